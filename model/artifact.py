@@ -1,0 +1,232 @@
+"""The model folder: safetensors weights + JSON, and a loader that trusts nothing else.
+
+Layout::
+
+    config.json        format version, library versions, model settings and labels, file digests
+    model.safetensors  the weights (no pickle anywhere)
+    vocab.json         the word vocabulary
+    spm.model          the sentencepiece model, when the ``spm`` encoder is used
+    metrics.json       dev/test scores and the training data digest (informational)
+
+Every file is written to a temporary name and ``os.replace``d, so a crash never leaves half a
+file; every weight and vocabulary file is checked against the SHA-256 in ``config.json`` on load,
+so a tampered or mismatched file is refused with its name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from model.batch import Featurizer
+from model.config import ModelConfig
+from model.encoders.subword import SubwordModel
+from model.encoders.vocab import Vocabulary
+from model.tagger import SlotTagger
+
+FORMAT = "slotfill-tagger"
+FORMAT_VERSION = 1
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+VOCAB = "vocab.json"
+SUBWORDS = "spm.model"
+METRICS = "metrics.json"
+_FILE_MODE = 0o644
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy")
+
+
+class ArtifactError(ValueError):
+    """A model folder that cannot be loaded, with the file at fault named."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {reason}")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    model: SlotTagger
+    featurizer: Featurizer
+    metadata: dict[str, Any]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    def version(name: str) -> str:
+        try:
+            return importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            return "unknown"
+
+    return {
+        "slotfill": version("slotfill"),
+        "torch": torch.__version__,
+        "sentencepiece": version("sentencepiece"),
+        "safetensors": version("safetensors"),
+        "python": platform.python_version(),
+    }
+
+
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(handle)
+    try:
+        write(Path(temp))
+        os.chmod(temp, _FILE_MODE)  # mkstemp makes 0600; the model is read by other users (containers)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temporary file in the same folder, then rename)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    _write_atomic(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+
+
+def save_artifact(
+    folder: Path,
+    model: SlotTagger,
+    featurizer: Featurizer,
+    training: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> None:
+    """Write a complete model folder; config.json goes last, so a folder with one is complete."""
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    _write_atomic(folder / WEIGHTS, lambda temp: save_file(state, str(temp), metadata={"format": "pt"}))
+    write_json(folder / VOCAB, featurizer.vocab.to_json())
+    files = [WEIGHTS, VOCAB]
+    if featurizer.subwords is not None:
+        proto = featurizer.subwords.model_proto
+        _write_atomic(folder / SUBWORDS, lambda temp: temp.write_bytes(proto))
+        files.append(SUBWORDS)
+    if metrics is not None:
+        write_json(folder / METRICS, metrics)
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": library_versions(),
+        "model": model.config.to_dict(),
+        "vocab_size": len(featurizer.vocab),
+        "subword_size": len(featurizer.subwords) if featurizer.subwords is not None else 0,
+        "training": training or {},
+        "files": {name: sha256_file(folder / name) for name in files},
+    }
+    write_json(folder / CONFIG, config)
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise ArtifactError(path, "missing")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtifactError(path, f"not valid JSON ({error})") from None
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    path = folder / CONFIG
+    config = _read_json(path)
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ArtifactError(path, f'not a slotfill model config (expected "format": "{FORMAT}")')
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ArtifactError(
+            path,
+            f"format version {version!r} is not supported (this slotfill reads "
+            f"{FORMAT_VERSION}); retrain or use a matching slotfill",
+        )
+    if not isinstance(config.get("files"), dict) or WEIGHTS not in config["files"]:
+        raise ArtifactError(path, "has no file digests; the folder was not written by slotfill train")
+    return config
+
+
+def _check_files(folder: Path, digests: dict[str, Any]) -> None:
+    pickles = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+    if pickles:
+        raise ArtifactError(
+            folder / pickles[0],
+            "pickle-style files are never loaded (code could run "
+            "on load); a slotfill model is safetensors + JSON only",
+        )
+    for name, expected in digests.items():
+        path = folder / name
+        if Path(name).name != name:
+            raise ArtifactError(folder / CONFIG, f"file entry {name!r} points outside the model folder")
+        if not path.is_file():
+            raise ArtifactError(path, "missing (listed in config.json)")
+        if sha256_file(path) != expected:
+            raise ArtifactError(
+                path,
+                "changed since training (SHA-256 differs from config.json); "
+                "the folder is corrupt or was tampered with",
+            )
+
+
+def _build(folder: Path, config: dict[str, Any]) -> tuple[SlotTagger, Featurizer]:
+    try:
+        model_config = ModelConfig.from_dict(config["model"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ArtifactError(folder / CONFIG, f"bad model settings: {error}") from None
+    words = _read_json(folder / VOCAB)
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ArtifactError(folder / VOCAB, "must be a JSON list of words")
+    vocab = Vocabulary(words)
+    subwords = None
+    if "spm" in model_config.encoders:
+        try:
+            subwords = SubwordModel((folder / SUBWORDS).read_bytes())
+        except (OSError, RuntimeError) as error:
+            raise ArtifactError(folder / SUBWORDS, f"not a usable sentencepiece model ({error})") from None
+    model = SlotTagger(model_config, len(vocab), len(subwords) if subwords else 0)
+    try:
+        state = load_file(str(folder / WEIGHTS))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ArtifactError(folder / WEIGHTS, f"not a valid safetensors file ({error})") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ArtifactError(folder / WEIGHTS, f"weights do not fit config.json: {error}") from None
+    return model.eval(), Featurizer(model_config, vocab, subwords)
+
+
+def load_artifact(folder: Path) -> Artifact:
+    """Load and verify a model folder; any problem raises :class:`ArtifactError` naming the file."""
+    if not folder.is_dir():
+        raise ArtifactError(folder, "no such model folder")
+    config = _read_config(folder)
+    _check_files(folder, config["files"])
+    model, featurizer = _build(folder, config)
+    metrics = _read_json(folder / METRICS) if (folder / METRICS).is_file() else {}
+    metadata = {
+        "id": folder.resolve().name,
+        "created": config.get("created"),
+        "versions": config.get("versions", {}),
+        "digest": config["files"][WEIGHTS],
+        "training": config.get("training", {}),
+        "metrics": metrics,
+    }
+    return Artifact(model, featurizer, metadata)

@@ -1,0 +1,79 @@
+"""The one typed configuration a tagger is built from and saved with.
+
+A frozen dataclass rather than constructor flags: the same object builds the network, is written
+to ``config.json`` beside the weights, and is read back to rebuild exactly the same network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Cell = Literal["lstm", "gru", "rnn", "irnn"]
+ENCODERS = ("word", "trigram", "spm")
+CELLS: tuple[Cell, ...] = ("lstm", "gru", "rnn", "irnn")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a tagger's network, labels included."""
+
+    slot_tags: tuple[str, ...]
+    intents: tuple[str, ...] = ()
+    encoders: tuple[str, ...] = ("word", "trigram")
+    # word: 1-of-N over the training vocabulary, id 1 is "other"; dropout teaches "other".
+    word_dim: int = 100
+    word_min_freq: int = 1
+    word_dropout: float = 0.1
+    # trigram: letter trigrams of "#word#" hashed into buckets and averaged per word.
+    trigram_dim: int = 100
+    trigram_buckets: int = 20_000
+    # spm: sentencepiece pieces of each word, averaged per word.
+    spm_dim: int = 64
+    spm_vocab_size: int = 1000
+    cell: Cell = "lstm"
+    hidden_size: int = 200
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.3
+    crf: bool = True
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.encoders if name not in ENCODERS]
+        if not self.encoders or unknown:
+            raise ValueError(f"encoders must be a non-empty subset of {ENCODERS}, got {self.encoders}")
+        if len(set(self.encoders)) != len(self.encoders):
+            raise ValueError(f"encoders repeat a name: {self.encoders}")
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        if not self.slot_tags or "O" not in self.slot_tags:
+            raise ValueError("slot_tags must hold 'O' and the B-/I- tags of the data")
+        for name in ("word_dim", "trigram_dim", "trigram_buckets", "spm_dim", "hidden_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("dropout", "word_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    @property
+    def encoder_dim(self) -> int:
+        """Width of the recurrent layer's output per token."""
+        return self.hidden_size * (2 if self.bidirectional else 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Rebuild from JSON, refusing keys this version does not know (a newer artifact)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model settings {unknown}")
+        values = dict(data)
+        for name in ("slot_tags", "intents", "encoders"):
+            if name in values:
+                values[name] = tuple(values[name])
+        return cls(**values)

@@ -1,0 +1,57 @@
+"""Sentencepiece subwords, the model trained by the pipeline itself on the training words.
+
+Each word is encoded on its own, so its pieces can be pooled into one vector per word and the
+subword view lines up with the word-level tags.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from functools import lru_cache
+
+import sentencepiece as spm
+
+from model.tokenize import normalize
+
+
+class SubwordModel:
+    """A loaded sentencepiece model with a per-word cache."""
+
+    def __init__(self, model_proto: bytes) -> None:
+        self.model_proto = model_proto
+        self._processor = spm.SentencePieceProcessor(model_proto=model_proto)
+        self._encode_word = lru_cache(maxsize=65_536)(self._encode_uncached)
+
+    @classmethod
+    def train(cls, sentences: Iterable[Iterable[str]], vocab_size: int) -> SubwordModel:
+        """Train a unigram sentencepiece model on the normalised training words.
+
+        One thread and a fixed input order keep it deterministic; ``hard_vocab_limit=False``
+        lets a small corpus yield fewer pieces than asked for instead of failing.
+        """
+        lines = [" ".join(normalize(word) for word in sentence) for sentence in sentences]
+        buffer = io.BytesIO()
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(lines),
+            model_writer=buffer,
+            vocab_size=vocab_size,
+            model_type="unigram",
+            character_coverage=1.0,
+            hard_vocab_limit=False,
+            num_threads=1,
+            minloglevel=2,
+        )
+        return cls(buffer.getvalue())
+
+    def __len__(self) -> int:
+        return int(self._processor.get_piece_size())
+
+    def _encode_uncached(self, word: str) -> tuple[int, ...]:
+        ids = self._processor.encode(normalize(word), out_type=int)
+        return tuple(ids) or (self._processor.unk_id(),)
+
+    def encode(self, word: str) -> tuple[int, ...]:
+        """Piece ids of one word (never empty: a word of no pieces maps to ``<unk>``)."""
+        result: tuple[int, ...] = self._encode_word(word)
+        return result

@@ -1,0 +1,92 @@
+"""Text in, slots out: preprocess (tokenise, featurise) -> infer -> postprocess (spans, offsets).
+
+The one entry point for every consumer: ``slotfill evaluate``, the REST service and batch jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from model.batch import Featurizer, collate
+from model.device import resolve_device
+from model.prediction import IntentValue, Parse, SlotValue, Tagging
+from model.spans import tags_to_spans
+from model.tagger import SlotTagger
+from model.tokenize import Token, tokenize
+
+
+class Predictor:
+    """A loaded tagger on a device, ready to tag token lists or raw text."""
+
+    def __init__(
+        self,
+        model: SlotTagger,
+        featurizer: Featurizer,
+        device: torch.device | None = None,
+        metadata: dict[str, object] | None = None,
+    ) -> None:
+        self.device = device or next(model.parameters()).device
+        self.model = model.to(self.device).eval()
+        self.featurizer = featurizer
+        self.config = model.config
+        self.metadata = metadata or {}
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> Predictor:
+        """Load a model folder written by ``slotfill train`` (safetensors + JSON, never pickle)."""
+        from model.artifact import load_artifact
+
+        artifact = load_artifact(Path(path))
+        return cls(artifact.model, artifact.featurizer, resolve_device(device), artifact.metadata)
+
+    @property
+    def has_intents(self) -> bool:
+        return bool(self.config.intents)
+
+    def tag(self, sentences: Sequence[Sequence[str]], batch_size: int = 128) -> list[Tagging]:
+        """Tag pre-tokenised sentences; an empty sentence gets no tags and no intent."""
+        results: list[Tagging | None] = [None] * len(sentences)
+        order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
+        for begin in range(0, len(order), batch_size):
+            chunk = order[begin : begin + batch_size]
+            for index, tagging in zip(chunk, self._tag_batch([sentences[i] for i in chunk]), strict=True):
+                results[index] = tagging
+        return [r if r is not None else Tagging([], []) for r in results]
+
+    def _tag_batch(self, sentences: Sequence[Sequence[str]]) -> list[Tagging]:
+        batch = collate([self.featurizer.featurize(s) for s in sentences]).to(self.device)
+        with torch.inference_mode():
+            decoded = self.model.decode(self.model(batch), batch.mask)
+        tag_names = self.config.slot_tags
+        out = []
+        for row, (path, probs) in enumerate(zip(decoded.tags, decoded.tag_probs, strict=True)):
+            intent = None
+            if decoded.intents is not None and decoded.intent_probs is not None:
+                intent = IntentValue(self.config.intents[decoded.intents[row]], decoded.intent_probs[row])
+            out.append(Tagging([tag_names[i] for i in path], probs, intent))
+        return out
+
+    def parse(self, text: str) -> Parse:
+        """Tokenise raw text, tag it, and give slots with character offsets into ``text``."""
+        return self.parse_batch([text])[0]
+
+    def parse_batch(self, texts: Sequence[str]) -> list[Parse]:
+        token_lists = [tokenize(text) for text in texts]
+        taggings = self.tag([[t.text for t in tokens] for tokens in token_lists])
+        return [
+            to_parse(text, tokens, tagging)
+            for text, tokens, tagging in zip(texts, token_lists, taggings, strict=True)
+        ]
+
+
+def to_parse(text: str, tokens: list[Token], tagging: Tagging) -> Parse:
+    """Spans of tokens -> slots with character offsets; a slot's confidence is its least sure token."""
+    slots = []
+    for span in tags_to_spans(tagging.tags):
+        start, end = tokens[span.start].start, tokens[span.end - 1].end
+        confidence = min(tagging.confidences[span.start : span.end])
+        slots.append(SlotValue(span.label, text[start:end], start, end, confidence))
+    return Parse(text, tokens, tagging.tags, slots, tagging.intent)

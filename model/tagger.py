@@ -1,0 +1,106 @@
+"""The slot tagger: token embedder -> recurrent encoder -> slot emissions (+ CRF) and intent.
+
+``forward(batch, tags, intents)`` returns scores and, only when gold labels are passed, the loss;
+decoding is a separate call, as in nanoGPT and AllenNLP's CRF tagger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from model.batch import Batch
+from model.config import ModelConfig
+from model.crf import CRF
+from model.embedder import TokenEmbedder
+from model.recurrent import RecurrentEncoder
+
+
+@dataclass(frozen=True)
+class TaggerOutput:
+    emissions: torch.Tensor  # (B, T, K) slot tag scores
+    intent_logits: torch.Tensor | None  # (B, I), None for a slots-only model
+    loss: torch.Tensor | None = None  # scalar, only when gold labels were given
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Tag ids with the probability of each chosen tag, and the intent with its probability."""
+
+    tags: list[list[int]]
+    tag_probs: list[list[float]]
+    intents: list[int] | None
+    intent_probs: list[float] | None
+
+
+class SlotTagger(nn.Module):
+    def __init__(self, config: ModelConfig, vocab_size: int, subword_size: int = 0) -> None:
+        super().__init__()
+        self.config = config
+        self.embedder = TokenEmbedder(config, vocab_size, subword_size)
+        self.input_dropout = nn.Dropout(config.dropout)
+        self.encoder = RecurrentEncoder(
+            config.cell,
+            self.embedder.output_dim,
+            config.hidden_size,
+            config.num_layers,
+            config.bidirectional,
+            config.dropout,
+        )
+        self.output_dropout = nn.Dropout(config.dropout)
+        self.slot_head = nn.Linear(self.encoder.output_dim, len(config.slot_tags))
+        self.crf = CRF(config.slot_tags) if config.crf else None
+        # Intent reads max- and mean-pooled states: max finds the decisive word, mean the gist.
+        self.intent_head = (
+            nn.Linear(2 * self.encoder.output_dim, len(config.intents)) if config.intents else None
+        )
+
+    def forward(
+        self, batch: Batch, tags: torch.Tensor | None = None, intents: torch.Tensor | None = None
+    ) -> TaggerOutput:
+        mask = batch.mask
+        states = self.encoder(self.input_dropout(self.embedder(batch)), batch.lengths)  # (B, T, H)
+        states = self.output_dropout(states)
+        emissions = self.slot_head(states)  # (B, T, K)
+        intent_logits = None
+        if self.intent_head is not None:
+            maxed = states.masked_fill(~mask.unsqueeze(2), float("-inf")).max(dim=1).values
+            mean = states.sum(dim=1) / batch.lengths.to(states.device, states.dtype).unsqueeze(1)
+            intent_logits = self.intent_head(torch.cat([maxed, mean], dim=1))  # (B, I)
+        loss = None
+        if tags is not None:
+            loss = self._slot_loss(emissions.float(), tags, mask)
+            if intents is not None and intent_logits is not None:
+                loss = loss + F.cross_entropy(intent_logits.float(), intents)
+        return TaggerOutput(emissions, intent_logits, loss)
+
+    def _slot_loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.crf is not None:
+            # Mean NLL per token keeps the loss scale comparable to the softmax variant.
+            return self.crf.nll(emissions, tags, mask).sum() / mask.sum()
+        return F.cross_entropy(emissions[mask], tags[mask])
+
+    @torch.inference_mode()
+    def decode(self, output: TaggerOutput, mask: torch.Tensor) -> Decoded:
+        """Best tags (Viterbi with the CRF, argmax without) and their marginal probabilities."""
+        emissions = output.emissions.float()
+        if self.crf is not None:
+            paths = self.crf.viterbi(emissions, mask)
+            probs = self.crf.marginals(emissions, mask)
+        else:
+            probs = emissions.softmax(-1)
+            best = probs.argmax(-1).tolist()
+            paths = [row[:n] for row, n in zip(best, mask.sum(1).tolist(), strict=True)]
+        index = torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
+        for row, path in enumerate(paths):
+            index[row, : len(path)] = torch.tensor(path, device=mask.device)
+        chosen = probs.gather(2, index.unsqueeze(2)).squeeze(2).tolist()
+        tag_probs = [row[: len(path)] for row, path in zip(chosen, paths, strict=True)]
+        intents = intent_probs = None
+        if output.intent_logits is not None:
+            top = output.intent_logits.float().softmax(-1).max(-1)
+            intents, intent_probs = top.indices.tolist(), top.values.tolist()
+        return Decoded(paths, tag_probs, intents, intent_probs)

@@ -1,0 +1,43 @@
+"""A fresh tagger sized for its training data: label sets, vocabulary, subword model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from model.batch import Featurizer
+from model.config import ModelConfig
+from model.encoders.subword import SubwordModel
+from model.encoders.vocab import Vocabulary
+from model.spans import split_tag
+from model.tagger import SlotTagger
+from training.data import Example
+
+logger = logging.getLogger(__name__)
+
+
+def label_sets(train: Sequence[Example]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Slot tags (O, then B-/I- of every slot type in train) and intents (when all have one)."""
+    types = sorted({split_tag(tag)[1] for e in train for tag in e.tags} - {""})
+    tags = ("O", *(f"{prefix}-{t}" for t in types for prefix in ("B", "I")))
+    has_intent = [e.intent is not None for e in train]
+    if any(has_intent) and not all(has_intent):
+        logger.warning(
+            "only %d of %d training utterances have an intent: training slots only",
+            sum(has_intent),
+            len(train),
+        )
+    intents = tuple(sorted({e.intent for e in train if e.intent is not None})) if all(has_intent) else ()
+    return tags, intents
+
+
+def build_model(train: Sequence[Example], settings: dict[str, Any]) -> tuple[SlotTagger, Featurizer]:
+    """A fresh tagger sized for the training data, with its vocabulary and subword model."""
+    tags, intents = label_sets(train)
+    config = ModelConfig(slot_tags=tags, intents=intents, **settings)
+    sentences = [e.tokens for e in train]
+    vocab = Vocabulary.build(sentences, config.word_min_freq)
+    subwords = SubwordModel.train(sentences, config.spm_vocab_size) if "spm" in config.encoders else None
+    model = SlotTagger(config, len(vocab), len(subwords) if subwords else 0)
+    return model, Featurizer(config, vocab, subwords)

@@ -1,0 +1,268 @@
+"""The ``slotfill`` command line: train, evaluate and tag from the terminal.
+
+Every known failure (bad data, bad model folder, bad option) ends with one line on stderr naming
+the problem and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from model.config import CELLS, ENCODERS, ModelConfig
+from model.device import DEVICES
+
+logger = logging.getLogger("slotfill")
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+_MODEL_DEFAULTS = {
+    f.name: f.default for f in dataclasses.fields(ModelConfig) if f.default is not dataclasses.MISSING
+}
+
+
+def _encoders(value: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [n for n in names if n not in ENCODERS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"choose a comma-separated subset of {', '.join(ENCODERS)}")
+    return names
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    from training.formats import FORMATS
+
+    parser.add_argument("--data", type=Path, required=True, help="data folder (see README: formats)")
+    parser.add_argument("--format", choices=FORMATS, help="data format (detected from the files if omitted)")
+    parser.add_argument(
+        "--label-map", type=Path, help="JSON file collapsing slot labels (e.g. toloc.* -> dest)"
+    )
+    parser.add_argument(
+        "--bio-policy",
+        choices=("strict", "repair"),
+        default="strict",
+        help="strict: an I- tag without B- is an error; repair: it becomes B-",
+    )
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--encoders",
+        type=_encoders,
+        help=f"token encoders, e.g. word,trigram,spm (default {','.join(_MODEL_DEFAULTS['encoders'])})",
+    )
+    group.add_argument("--cell", choices=CELLS, help="recurrent cell (default lstm)")
+    group.add_argument("--hidden-size", type=int, help="units per direction")
+    group.add_argument("--num-layers", type=int, help="stacked recurrent layers")
+    group.add_argument(
+        "--unidirectional",
+        dest="bidirectional",
+        action="store_false",
+        default=None,
+        help="left-to-right only (default: bidirectional)",
+    )
+    group.add_argument("--dropout", type=float)
+    group.add_argument("--word-dropout", type=float, help="share of training words replaced by 'other'")
+    group.add_argument("--word-dim", type=int)
+    group.add_argument("--word-min-freq", type=int, help="rarer training words map to 'other'")
+    group.add_argument("--trigram-dim", type=int)
+    group.add_argument("--trigram-buckets", type=int)
+    group.add_argument("--spm-dim", type=int)
+    group.add_argument("--spm-vocab-size", type=int)
+    group.add_argument(
+        "--no-crf", dest="crf", action="store_false", default=None, help="softmax per token instead of a CRF"
+    )
+
+
+def _add_train_options(parser: argparse.ArgumentParser) -> None:
+    from training.trainer import TrainConfig
+
+    defaults = TrainConfig()
+    group = parser.add_argument_group("optimisation")
+    group.add_argument("--epochs", type=int, default=defaults.epochs)
+    group.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    group.add_argument("--lr", type=float, default=defaults.lr)
+    group.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    group.add_argument(
+        "--clip-norm",
+        type=float,
+        default=defaults.clip_norm,
+        help="gradient clipping threshold (0 turns it off)",
+    )
+    group.add_argument(
+        "--patience",
+        type=int,
+        default=defaults.patience,
+        help="stop after this many epochs without a better dev slot F1",
+    )
+    group.add_argument("--seed", type=int, default=defaults.seed)
+    group.add_argument(
+        "--dev-fraction",
+        type=float,
+        default=0.1,
+        help="share of train held out for early stopping when there is no dev split",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slotfill", description="Slot filling with a bidirectional LSTM.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model folder from annotated data")
+    _add_data_options(train)
+    train.add_argument("--out", type=Path, required=True, help="model folder to write, e.g. models/atis")
+    train.add_argument("--device", choices=DEVICES, default="auto")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_model_options(train)
+    _add_train_options(train)
+
+    evaluate = commands.add_parser("evaluate", help="score a model folder on a data split")
+    evaluate.add_argument("model", type=Path)
+    _add_data_options(evaluate)
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--report", type=Path, help="write the scores as JSON here")
+    evaluate.add_argument("--predictions", type=Path, help="write 'token gold predicted' lines (conlleval)")
+    evaluate.add_argument("--device", choices=DEVICES, default="auto")
+
+    predict = commands.add_parser("predict", help="tag texts given as arguments or one per line on stdin")
+    predict.add_argument("model", type=Path)
+    predict.add_argument("texts", nargs="*", help="texts to tag (default: read lines from stdin)")
+    predict.add_argument("--device", choices=DEVICES, default="auto")
+    return parser
+
+
+def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
+    names = (
+        "encoders",
+        "cell",
+        "hidden_size",
+        "num_layers",
+        "bidirectional",
+        "dropout",
+        "word_dropout",
+        "word_dim",
+        "word_min_freq",
+        "trigram_dim",
+        "trigram_buckets",
+        "spm_dim",
+        "spm_vocab_size",
+        "crf",
+    )
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _label_map(args: argparse.Namespace) -> Any:
+    from training.labelmap import LabelMap
+
+    return LabelMap.from_file(args.label_map) if args.label_map else None
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from training.pipeline import load_corpus, train_model
+    from training.trainer import TrainConfig
+
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        clip_norm=args.clip_norm,
+        patience=args.patience,
+        seed=args.seed,
+        device=args.device,
+    )
+    settings = _model_settings(args)
+    ModelConfig(slot_tags=("O",), **settings)  # fail on bad settings before reading any data
+    if not 0.0 < args.dev_fraction < 1.0:
+        raise ValueError(f"--dev-fraction must be between 0 and 1, got {args.dev_fraction}")
+    corpus = load_corpus(
+        args.data, args.format, _label_map(args), args.bio_policy, args.dev_fraction, args.seed
+    )
+    metrics = train_model(corpus, args.out, settings, config, progress=not args.quiet)
+    dev = metrics["dev"]
+    line = f"dev slot F1 {100 * dev['slot_f1']:.2f}"
+    if "test" in metrics:
+        test = metrics["test"]
+        line += f", test slot F1 {100 * test['slot_f1']:.2f}"
+        if test.get("intent_accuracy") is not None:
+            line += f", intent accuracy {100 * test['intent_accuracy']:.2f}"
+        line += f", sentence accuracy {100 * test['sentence_accuracy']:.2f}"
+    print(f"saved {args.out} (best epoch {metrics['best_epoch']}): {line}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from model.predictor import Predictor
+    from training.formats import read_split
+    from training.report import render_table, write_predictions, write_report
+    from training.trainer import evaluate_examples
+
+    predictor = Predictor.load(args.model, device=args.device)
+    examples = read_split(args.data, args.split, args.format, args.bio_policy)
+    label_map = _label_map(args)
+    if label_map is not None:
+        examples = label_map.apply_all(examples)
+    scores = evaluate_examples(predictor, examples)
+    Console().print(render_table(scores))
+    if args.report:
+        write_report(
+            scores, args.report, extra={"model": str(args.model), "data": str(args.data), "split": args.split}
+        )
+    if args.predictions:
+        taggings = predictor.tag([list(e.tokens) for e in examples])
+        write_predictions(
+            args.predictions,
+            [e.tokens for e in examples],
+            [e.tags for e in examples],
+            [t.tags for t in taggings],
+        )
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from model.predictor import Predictor
+
+    predictor = Predictor.load(args.model, device=args.device)
+    texts: Sequence[str] = args.texts or [line.rstrip("\n") for line in sys.stdin]
+    for parse in predictor.parse_batch(texts):
+        print(json.dumps(dataclasses.asdict(parse), ensure_ascii=False))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from model.artifact import ArtifactError
+    from training.data import DataError
+
+    args = build_parser().parse_args(argv)
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    commands = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}
+    try:
+        return commands[args.command](args)
+    except (DataError, ArtifactError) as error:
+        print(f"slotfill: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except ValueError as error:
+        print(f"slotfill: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("slotfill: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""``slotfill train`` end to end: read data, build the tagger, fit, score, write the model folder."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from model.artifact import save_artifact, write_json
+from model.device import resolve_device
+from model.predictor import Predictor
+from training.builder import build_model
+from training.data import DataError, Example
+from training.formats import available_splits, detect_format, read_split
+from training.labelmap import LabelMap
+from training.plot import plot_history
+from training.seeding import seed_everything
+from training.trainer import FitResult, TrainConfig, evaluate_examples, fit
+
+logger = logging.getLogger(__name__)
+
+LOG_FILE = "train_log.jsonl"
+CURVES_FILE = "training_curves.png"
+
+
+@dataclass
+class Corpus:
+    """The splits of one data folder, label map applied, with a digest of what was read."""
+
+    train: list[Example]
+    dev: list[Example]
+    test: list[Example]
+    format: str
+    digest: str
+    dev_held_out: bool = False
+    files: list[str] = field(default_factory=list)
+
+
+def _digest(examples: Sequence[Example]) -> str:
+    digest = hashlib.sha256()
+    for e in examples:
+        digest.update(repr((e.tokens, e.tags, e.intent)).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def load_corpus(
+    data: Path,
+    fmt: str | None = None,
+    label_map: LabelMap | None = None,
+    bio_policy: str = "strict",
+    dev_fraction: float = 0.1,
+    seed: int = 13,
+) -> Corpus:
+    """Read train (required), dev and test; without dev, hold out ``dev_fraction`` of train."""
+    fmt = fmt or detect_format(data)
+    splits = available_splits(data, fmt)
+    if "train" not in splits:
+        raise DataError(data, None, f"no train split found for format {fmt!r} (found: {splits or 'none'})")
+    read = {
+        name: read_split(data, name, fmt, bio_policy) for name in ("train", "dev", "test") if name in splits
+    }
+    if label_map is not None:
+        read = {name: label_map.apply_all(examples) for name, examples in read.items()}
+    train, dev = read["train"], read.get("dev", [])
+    held_out = not dev
+    if held_out:
+        if len(train) < 10:
+            raise DataError(
+                data,
+                None,
+                f"only {len(train)} training utterances and no dev split; "
+                "need at least 10 to hold some out for early stopping",
+            )
+        shuffled = list(train)
+        random.Random(seed).shuffle(shuffled)
+        cut = max(1, round(len(shuffled) * dev_fraction))
+        dev, train = shuffled[:cut], shuffled[cut:]
+        logger.info("no dev split: holding out %d of %d training utterances", cut, len(shuffled))
+    test = read.get("test", [])
+    digest = _digest([*read["train"], *read.get("dev", []), *test])
+    return Corpus(train, dev, test, fmt, digest, held_out)
+
+
+def train_model(
+    corpus: Corpus, out: Path, settings: dict[str, Any], config: TrainConfig, progress: bool = True
+) -> dict[str, Any]:
+    """Fit on ``corpus``, write the model folder ``out`` and return its metrics."""
+    device = resolve_device(config.device)
+    seed_everything(config.seed)
+    model, featurizer = build_model(corpus.train, settings)
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / LOG_FILE
+    log_path.unlink(missing_ok=True)
+    logger.info("training on %d utterances (%d dev) on %s", len(corpus.train), len(corpus.dev), device)
+    result: FitResult = fit(
+        model, featurizer, corpus.train, corpus.dev, config, device, log_path=log_path, progress=progress
+    )
+    predictor = Predictor(model, featurizer, device)
+    metrics: dict[str, Any] = {
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "train_seconds": round(sum(h.seconds for h in result.history), 1),
+        "data": {
+            "format": corpus.format,
+            "digest": corpus.digest,
+            "train": len(corpus.train),
+            "dev": len(corpus.dev),
+            "test": len(corpus.test),
+            "dev_held_out": corpus.dev_held_out,
+        },
+        "dev": result.best_dev.to_dict(),
+    }
+    if corpus.test:
+        metrics["test"] = evaluate_examples(predictor, corpus.test).to_dict()
+    training = {"settings": asdict(config), "device": str(device)}
+    save_artifact(out, model, featurizer, training=training, metrics=metrics)
+    plot_history(result.history, out / CURVES_FILE)
+    write_json(out / "train_config.json", {"model": settings, "train": asdict(config)})
+    return metrics
