@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from model.batch import Featurizer
@@ -69,6 +69,10 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def config_digest(settings: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def library_versions() -> dict[str, str]:
@@ -115,7 +119,10 @@ def save_artifact(
     """Write a complete model folder; config.json goes last, so a folder with one is complete."""
     folder.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
-    _write_atomic(folder / WEIGHTS, lambda temp: save_file(state, str(temp), metadata={"format": "pt"}))
+    # The weights carry a digest of the settings and labels they were trained with, so editing
+    # config.json (relabelling slots, say) cannot pass unnoticed although it has no digest itself.
+    tie = {"format": "pt", "config_sha256": config_digest(model.config.to_dict())}
+    _write_atomic(folder / WEIGHTS, lambda temp: save_file(state, str(temp), metadata=tie))
     write_json(folder / VOCAB, featurizer.vocab.to_json())
     files = [WEIGHTS, VOCAB]
     if featurizer.subwords is not None:
@@ -203,6 +210,8 @@ def _build(folder: Path, config: dict[str, Any]) -> tuple[SlotTagger, Featurizer
             raise ArtifactError(folder / SUBWORDS, f"not a usable sentencepiece model ({error})") from None
     model = SlotTagger(model_config, len(vocab), len(subwords) if subwords else 0)
     try:
+        with safe_open(str(folder / WEIGHTS), framework="pt") as weights:
+            tie = (weights.metadata() or {}).get("config_sha256")
         state = load_file(str(folder / WEIGHTS))
     except (SafetensorError, OSError, ValueError) as error:
         raise ArtifactError(folder / WEIGHTS, f"not a valid safetensors file ({error})") from None
@@ -210,6 +219,11 @@ def _build(folder: Path, config: dict[str, Any]) -> tuple[SlotTagger, Featurizer
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         raise ArtifactError(folder / WEIGHTS, f"weights do not fit config.json: {error}") from None
+    if tie != config_digest(config["model"]):
+        raise ArtifactError(
+            folder / CONFIG,
+            "model settings or labels differ from those the weights were trained with (edited config.json?)",
+        )
     return model.eval(), Featurizer(model_config, vocab, subwords)
 
 

@@ -10,8 +10,20 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from model.spans import split_tag
+
 Cell = Literal["lstm", "gru", "rnn", "irnn"]
 ENCODERS = ("word", "trigram", "spm")
+_POSITIVE_INTS = (
+    "word_dim",
+    "word_min_freq",
+    "trigram_dim",
+    "trigram_buckets",
+    "spm_dim",
+    "spm_vocab_size",
+    "hidden_size",
+    "num_layers",
+)
 CELLS: tuple[Cell, ...] = ("lstm", "gru", "rnn", "irnn")
 
 
@@ -48,14 +60,30 @@ class ModelConfig:
             raise ValueError(f"encoders repeat a name: {self.encoders}")
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
-        if not self.slot_tags or "O" not in self.slot_tags:
-            raise ValueError("slot_tags must hold 'O' and the B-/I- tags of the data")
-        for name in ("word_dim", "trigram_dim", "trigram_buckets", "spm_dim", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        self._check_labels()
+        for name in _POSITIVE_INTS:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
         for name in ("dropout", "word_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        for name in ("bidirectional", "crf"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+
+    def _check_labels(self) -> None:
+        if "O" not in self.slot_tags:
+            raise ValueError("slot_tags must hold 'O' and the B-/I- tags of the data")
+        for labels, name in ((self.slot_tags, "slot_tags"), (self.intents, "intents")):
+            if len(set(labels)) != len(labels) or not all(isinstance(x, str) and x for x in labels):
+                raise ValueError(f"{name} must be distinct non-empty strings")
+        for tag in self.slot_tags:
+            try:
+                split_tag(tag)
+            except ValueError as error:
+                raise ValueError(f"slot_tags: {error}") from None
 
     @property
     def encoder_dim(self) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 # A chunk is a maximal run of non-space characters; leading and trailing punctuation is split off it
 # so "2nd?" gives "2nd" + "?", while inner punctuation ("6:30", "don't", "a.m") stays in the word.
 _CHUNK = re.compile(r"\S+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,4 +67,6 @@ def normalize(word: str) -> str:
     >>> normalize("São")
     'são'
     """
-    return unicodedata.normalize("NFKC", word).casefold()
+    text = unicodedata.normalize("NFKC", word).casefold()
+    # Lone surrogates (from undecodable bytes) cannot be encoded; the encoders see U+FFFD instead.
+    return _SURROGATE.sub("\ufffd", text)

@@ -32,8 +32,9 @@ class Vocabulary:
     """Maps words to ids; 0 is padding, 1 is "other"."""
 
     def __init__(self, words: Iterable[str]) -> None:
-        self.words: list[str] = ["<pad>", "<other>", *words]
-        self._index = {word: index for index, word in enumerate(self.words)}
+        self.words: list[str] = list(words)
+        # Padding and "other" are ids, not entries: a user word spelt "<pad>" is just a word.
+        self._index = {word: index for index, word in enumerate(self.words, start=OTHER + 1)}
         if len(self._index) != len(self.words):
             raise ValueError("vocabulary words must be unique")
 
@@ -45,7 +46,7 @@ class Vocabulary:
         return cls(kept)
 
     def __len__(self) -> int:
-        return len(self.words)
+        return len(self.words) + OTHER + 1
 
     def encode(self, words: Iterable[str]) -> list[int]:
         """Ids of ``words``, "other" for anything not in the vocabulary.
@@ -56,4 +57,4 @@ class Vocabulary:
         return [self._index.get(word_key(word), OTHER) for word in words]
 
     def to_json(self) -> list[str]:
-        return self.words[2:]
+        return list(self.words)

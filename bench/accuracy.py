@@ -1,0 +1,175 @@
+"""Accuracy benchmark: ``slotfill train`` with default settings on ATIS and SNIPS, several seeds.
+
+Each run is the real command line in its own process (what a user runs), timed from outside;
+test scores come from the model folder's ``metrics.json``. The table (mean and range over seeds)
+is written into BENCHMARKS.md between the ``accuracy`` markers, with command, date and machine.
+
+    python bench/accuracy.py                      # ATIS and SNIPS, seeds 1 2 3
+    python bench/accuracy.py --datasets atis --seeds 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+BENCHMARKS = ROOT / "BENCHMARKS.md"
+START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
+REFERENCES = {
+    "atis": "BiLSTM-CRF + GloVe + chars 95.74; JointBERT 95.9-96.1 / 97.5-98.0 / 88.2-88.6",
+    "snips": "BiLSTM-CRF + GloVe + chars 96.31; JointBERT 97.0-97.2 / 98.6-99.1 / 92.8-93.6",
+}
+
+logger = logging.getLogger("bench.accuracy")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, no GPU"
+
+
+def folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+
+
+def train_once(dataset: str, seed: int, out: Path) -> dict[str, Any]:
+    """One default ``slotfill train`` run; returns its test metrics, wall time and model size."""
+    folder = out / f"{dataset}-seed{seed}"
+    command = [
+        sys.executable,
+        "-m",
+        "training.cli",
+        "train",
+        "--data",
+        str(DATASETS / dataset),
+        "--out",
+        str(folder),
+        "--seed",
+        str(seed),
+        "--quiet",
+    ]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, cwd=ROOT)
+    wall = time.perf_counter() - started
+    metrics = json.loads((folder / "metrics.json").read_text())
+    weights = folder / "model.safetensors"
+    return {
+        "dataset": dataset,
+        "seed": seed,
+        "wall_seconds": round(wall, 1),
+        "train_seconds": metrics["train_seconds"],
+        "best_epoch": metrics["best_epoch"],
+        "epochs_run": metrics["epochs_run"],
+        "dev_slot_f1": metrics["dev"]["slot_f1"],
+        "slot_f1": metrics["test"]["slot_f1"],
+        "intent_accuracy": metrics["test"]["intent_accuracy"],
+        "sentence_accuracy": metrics["test"]["sentence_accuracy"],
+        "model_mb": round(folder_size(folder) / 1e6, 2),
+        "weights_mb": round(weights.stat().st_size / 1e6, 2),
+    }
+
+
+def summary(values: list[float], scale: float = 100.0, digits: int = 2) -> str:
+    mean = statistics.fmean(values) * scale
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ({min(values) * scale:.{digits}f}–{max(values) * scale:.{digits}f})"
+
+
+def table(runs: list[dict[str, Any]]) -> str:
+    lines = [
+        "| dataset | seeds | test slot F1 | intent acc. | sentence acc. | dev slot F1 | train time (s) "
+        "| best epoch | model folder (MB) | published references (slot F1 / intent / sentence) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for dataset in sorted({r["dataset"] for r in runs}):
+        rows = [r for r in runs if r["dataset"] == dataset]
+
+        def cell(key: str, scale: float = 100.0, digits: int = 2, rows: list[dict[str, Any]] = rows) -> str:
+            return summary([r[key] for r in rows], scale, digits)
+
+        cells = [
+            dataset.upper(),
+            ", ".join(str(r["seed"]) for r in rows),
+            cell("slot_f1"),
+            cell("intent_accuracy"),
+            cell("sentence_accuracy"),
+            cell("dev_slot_f1"),
+            cell("wall_seconds", 1, 0),
+            cell("best_epoch", 1, 0),
+            f"{max(r['model_mb'] for r in rows):.1f}",
+            REFERENCES.get(dataset, ""),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_benchmarks(runs: list[dict[str, Any]], argv: list[str]) -> None:
+    block = "\n".join(
+        [
+            START,
+            f"Command: `python bench/accuracy.py {' '.join(argv)}`".rstrip() + "  ",
+            f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}; torch threads: default  ",
+            "Mean over seeds with the range in brackets; test split; train time is the wall time of the "
+            "whole `slotfill train` command (data loading, training, dev and test scoring, saving).",
+            "",
+            table(runs),
+            END,
+        ]
+    )
+    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip() + "\n\n## Accuracy (`bench/accuracy.py`)\n\n" + block + "\n"
+    BENCHMARKS.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--datasets", nargs="+", default=["atis", "snips"], choices=["atis", "snips"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench")
+    parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if not DATASETS.is_dir():
+        parser.error(f"datasets not found at {DATASETS}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for dataset in args.datasets:
+        for seed in args.seeds:
+            logger.info("training %s seed %d", dataset, seed)
+            runs.append(train_once(dataset, seed, args.out))
+            logger.info("%s", runs[-1])
+            (args.out / "results.json").write_text(json.dumps(runs, indent=2))
+    print(table(runs))
+    if not args.no_write:
+        write_benchmarks(runs, argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

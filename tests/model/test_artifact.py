@@ -1,0 +1,299 @@
+"""The model folder: a faithful round trip, and a clear refusal, naming the file, of anything else."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from model.artifact import (
+    CONFIG,
+    SUBWORDS,
+    VOCAB,
+    WEIGHTS,
+    ArtifactError,
+    load_artifact,
+    save_artifact,
+    sha256_file,
+)
+from model.batch import Featurizer
+from model.config import ModelConfig
+from model.encoders.subword import SubwordModel
+from model.encoders.vocab import Vocabulary
+from model.predictor import Predictor
+from model.tagger import SlotTagger
+
+TEXTS = [
+    "arrive taipei on november 2nd",
+    "leave taipei on november 2nd",
+    "fly from boston to denver",
+    "how much is a ticket from paris to tokyo?",
+    "Arrive ＴＡＩＰＥＩ tomorrow",
+    "x",
+    "",
+]
+
+
+@pytest.fixture
+def folder(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained model folder, free to tamper with."""
+    return Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))
+
+
+def readings(predictor: Predictor) -> list[tuple[Any, ...]]:
+    return [
+        (p.tags, predictor.tag([[t.text for t in p.tokens]])[0].confidences, p.intent, p.slots)
+        for p in predictor.parse_batch(TEXTS)
+    ]
+
+
+def edit_config(folder: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    edit(config)
+    (folder / CONFIG).write_text(json.dumps(config), encoding="utf-8")
+
+
+def redigest(folder: Path, name: str) -> None:
+    """Make config.json vouch for the current bytes of ``name`` (a forger who edits both)."""
+    edit_config(folder, lambda c: c["files"].__setitem__(name, sha256_file(folder / name)))
+
+
+def test_round_trip_gives_identical_predictions(
+    tiny_predictor: Predictor, folder: Path, tmp_path: Path
+) -> None:
+    artifact = load_artifact(folder)
+    resaved = tmp_path / "resaved"
+    save_artifact(resaved, artifact.model, artifact.featurizer)
+    again = Predictor.load(resaved, device="cpu")
+    assert readings(again) == readings(tiny_predictor)
+    original, copy = tiny_predictor.model.state_dict(), again.model.state_dict()
+    assert original.keys() == copy.keys()
+    assert all(torch.equal(original[k], copy[k]) for k in original)
+    assert again.featurizer.vocab.words == tiny_predictor.featurizer.vocab.words
+    assert again.config == tiny_predictor.config
+
+
+def test_saved_folder_layout(tiny_model_dir: Path) -> None:
+    assert sorted(p.name for p in tiny_model_dir.iterdir()) == [CONFIG, WEIGHTS, VOCAB]  # no temp files left
+    for path in tiny_model_dir.iterdir():  # readable by the service's user, not just the trainer's
+        assert path.stat().st_mode & 0o777 == 0o644, path
+    config = json.loads((tiny_model_dir / CONFIG).read_text(encoding="utf-8"))
+    assert config["format"] == "slotfill-tagger"
+    assert config["format_version"] == 1
+    assert {"torch", "safetensors", "python"} <= set(config["versions"])
+    assert ModelConfig.from_dict(config["model"]).hidden_size == 16
+    for name in (WEIGHTS, VOCAB):
+        assert config["files"][name] == hashlib.sha256((tiny_model_dir / name).read_bytes()).hexdigest()
+    assert config["vocab_size"] == len(json.loads((tiny_model_dir / VOCAB).read_text(encoding="utf-8"))) + 2
+    assert all(isinstance(t, torch.Tensor) for t in load_file(str(tiny_model_dir / WEIGHTS)).values())
+
+
+def test_metadata(tiny_predictor: Predictor, tmp_path: Path) -> None:
+    artifact_dir = tmp_path / "with-metrics"
+    save_artifact(
+        artifact_dir,
+        tiny_predictor.model,
+        tiny_predictor.featurizer,
+        training={"epochs": 3},
+        metrics={"dev": {"slot_f1": 0.5}},
+    )
+    metadata = load_artifact(artifact_dir).metadata
+    assert metadata["id"] == "with-metrics"
+    assert metadata["digest"] == sha256_file(artifact_dir / WEIGHTS)
+    assert metadata["training"] == {"epochs": 3}
+    assert metadata["metrics"] == {"dev": {"slot_f1": 0.5}}
+    assert metadata["versions"]["torch"] == torch.__version__
+
+
+def test_round_trip_with_sentencepiece(tmp_path: Path) -> None:
+    sentences = [["fly", "to", "taipei"], ["leave", "boston", "today"]] * 3
+    config = ModelConfig(
+        slot_tags=("O", "B-dest", "I-dest"),
+        encoders=("trigram", "spm"),
+        trigram_dim=4,
+        trigram_buckets=64,
+        spm_dim=4,
+        spm_vocab_size=30,
+        hidden_size=4,
+    )
+    subwords = SubwordModel.train(sentences, config.spm_vocab_size)
+    torch.manual_seed(0)
+    model = SlotTagger(config, 2, len(subwords))
+    featurizer = Featurizer(config, Vocabulary([]), subwords)
+    save_artifact(tmp_path / "spm", model, featurizer)
+    assert (tmp_path / "spm" / SUBWORDS).read_bytes() == subwords.model_proto
+    before = Predictor(model, featurizer, torch.device("cpu"))
+    after = Predictor.load(tmp_path / "spm", device="cpu")
+    assert after.featurizer.subwords is not None
+    assert readings(after) == readings(before)
+    # The sentencepiece model is vouched for like the weights.
+    (tmp_path / "spm" / SUBWORDS).write_bytes(subwords.model_proto + b"\0")
+    with pytest.raises(ArtifactError, match="SHA-256") as caught:
+        load_artifact(tmp_path / "spm")
+    assert caught.value.path == tmp_path / "spm" / SUBWORDS
+    redigest(tmp_path / "spm", SUBWORDS)
+    (tmp_path / "spm" / SUBWORDS).write_bytes(b"not a sentencepiece model")
+    redigest(tmp_path / "spm", SUBWORDS)
+    with pytest.raises(ArtifactError, match="sentencepiece") as caught:
+        load_artifact(tmp_path / "spm")
+    assert caught.value.path == tmp_path / "spm" / SUBWORDS
+
+
+def _flip_a_byte(folder: Path) -> None:
+    data = bytearray((folder / WEIGHTS).read_bytes())
+    data[-3] ^= 0x01  # inside the last tensor's data: still a well-formed safetensors file
+    (folder / WEIGHTS).write_bytes(bytes(data))
+
+
+def _state(folder: Path) -> dict[str, torch.Tensor]:
+    # Copies: load_file maps the file, and the tensors must outlive overwriting it.
+    return {name: tensor.clone() for name, tensor in load_file(str(folder / WEIGHTS)).items()}
+
+
+def _pickle_beside(folder: Path) -> None:
+    torch.save(_state(folder), folder / "pytorch_model.bin")
+
+
+def _pickle_instead(folder: Path) -> None:
+    torch.save(_state(folder), folder / WEIGHTS)
+
+
+def _pickle_instead_vouched(folder: Path) -> None:
+    _pickle_instead(folder)
+    redigest(folder, WEIGHTS)
+
+
+def _tamper_vocab(folder: Path) -> None:
+    words = json.loads((folder / VOCAB).read_text(encoding="utf-8"))
+    (folder / VOCAB).write_text(json.dumps(words[::-1]), encoding="utf-8")
+
+
+def _vocab_not_a_list(folder: Path) -> None:
+    (folder / VOCAB).write_text('{"taipei": 2}', encoding="utf-8")
+    redigest(folder, VOCAB)
+
+
+def _set_model(name: str, value: Any) -> Callable[[Path], None]:
+    return lambda folder: edit_config(folder, lambda c: c["model"].__setitem__(name, value))
+
+
+REFUSALS: list[tuple[str, Callable[[Path], object], str, str]] = [
+    # (case, tamper, file the error must name, words the message must hold)
+    ("missing config", lambda f: (f / CONFIG).unlink(), CONFIG, "missing"),
+    (
+        "config not JSON",
+        lambda f: (f / CONFIG).write_text("{format: 1", encoding="utf-8"),
+        CONFIG,
+        "not valid JSON",
+    ),
+    ("config not UTF-8", lambda f: (f / CONFIG).write_bytes(b"\xff\xfe{}"), CONFIG, "not valid JSON"),
+    ("config a list", lambda f: (f / CONFIG).write_text("[]", encoding="utf-8"), CONFIG, "not a slotfill"),
+    (
+        "other format",
+        lambda f: edit_config(f, lambda c: c.__setitem__("format", "hf")),
+        CONFIG,
+        "not a slotfill",
+    ),
+    (
+        "newer version",
+        lambda f: edit_config(f, lambda c: c.__setitem__("format_version", 2)),
+        CONFIG,
+        "format version 2",
+    ),
+    (
+        "no version",
+        lambda f: edit_config(f, lambda c: c.pop("format_version")),
+        CONFIG,
+        "format version None",
+    ),
+    ("no digests", lambda f: edit_config(f, lambda c: c.pop("files")), CONFIG, "digests"),
+    (
+        "entry outside",
+        lambda f: edit_config(f, lambda c: c["files"].__setitem__("../x", "0")),
+        CONFIG,
+        "outside",
+    ),
+    ("unknown setting", _set_model("attention", True), CONFIG, "attention"),
+    ("invalid setting", _set_model("cell", "transformer"), CONFIG, "cell"),
+    ("no model settings", lambda f: edit_config(f, lambda c: c.pop("model")), CONFIG, "bad model settings"),
+    ("missing weights", lambda f: (f / WEIGHTS).unlink(), WEIGHTS, "missing"),
+    ("modified weights", _flip_a_byte, WEIGHTS, "SHA-256"),
+    ("pickle beside", _pickle_beside, "pytorch_model.bin", "pickle"),
+    ("pickle checkpoint", lambda f: (f / "last.CKPT").write_bytes(b"\x80\x04."), "last.CKPT", "pickle"),
+    ("pickle instead", _pickle_instead, WEIGHTS, "SHA-256"),
+    ("pickle instead, vouched", _pickle_instead_vouched, WEIGHTS, "not a valid safetensors"),
+    ("tampered vocab", _tamper_vocab, VOCAB, "SHA-256"),
+    ("missing vocab", lambda f: (f / VOCAB).unlink(), VOCAB, "missing"),
+    ("vocab not a list", _vocab_not_a_list, VOCAB, "list of words"),
+    ("wrong hidden size", _set_model("hidden_size", 8), WEIGHTS, "do not fit"),
+    ("wrong cell", _set_model("cell", "gru"), WEIGHTS, "do not fit"),
+    (
+        "extra slot tag",
+        _set_model(
+            "slot_tags", ["O", "B-a", "B-departure", "I-departure", "B-dest", "I-dest", "B-time", "I-time"]
+        ),
+        WEIGHTS,
+        "do not fit",
+    ),
+    ("no intents", _set_model("intents", []), WEIGHTS, "do not fit"),
+    (
+        "metrics not JSON",
+        lambda f: (f / "metrics.json").write_text("{", encoding="utf-8"),
+        "metrics.json",
+        "not valid JSON",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "culprit", "words"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS]
+)
+def test_refusals_name_the_file(
+    folder: Path, tamper: Callable[[Path], object], culprit: str, words: str
+) -> None:
+    tamper(folder)
+    with pytest.raises(ArtifactError) as caught:
+        Predictor.load(folder, device="cpu")
+    assert caught.value.path == folder / culprit
+    assert str(folder / culprit) in str(caught.value)
+    assert words in str(caught.value)
+
+
+def test_refuses_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="no such model folder") as caught:
+        load_artifact(tmp_path / "nowhere")
+    assert caught.value.path == tmp_path / "nowhere"
+
+
+def test_refuses_a_file_given_as_folder(folder: Path) -> None:
+    with pytest.raises(ArtifactError, match="no such model folder"):
+        load_artifact(folder / CONFIG)
+
+
+def test_a_pickle_is_never_unpickled(folder: Path, tmp_path: Path) -> None:
+    """A planted pickle whose loading would run code: refused before anything reads it."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (marker.write_text, ("ran",))
+
+    torch.save({"x": Payload()}, folder / WEIGHTS)
+    redigest(folder, WEIGHTS)
+    with pytest.raises(ArtifactError):
+        load_artifact(folder)
+    assert not marker.exists()
+
+
+def test_non_integer_size_is_refused_as_bad_settings(folder: Path) -> None:
+    _set_model("hidden_size", 16.5)(folder)
+    with pytest.raises(ArtifactError) as caught:
+        load_artifact(folder)
+    assert caught.value.path == folder / CONFIG

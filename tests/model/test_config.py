@@ -1,0 +1,100 @@
+"""The model config: bad settings fail at construction, naming the field; JSON round trips exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from model.config import ModelConfig
+
+TAGS = ("O", "B-dest", "I-dest")
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"word_dim": 0}, "word_dim"),
+        ({"trigram_dim": -1}, "trigram_dim"),
+        ({"trigram_buckets": 0}, "trigram_buckets"),
+        ({"spm_dim": 0}, "spm_dim"),
+        ({"hidden_size": 0}, "hidden_size"),
+        ({"num_layers": 0}, "num_layers"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"dropout": -0.1}, "dropout"),
+        ({"dropout": float("nan")}, "dropout"),
+        ({"word_dropout": 1.5}, "word_dropout"),
+        ({"cell": "transformer"}, "cell"),
+        ({"cell": "LSTM"}, "cell"),
+        ({"encoders": ()}, "encoders"),
+        ({"encoders": ("word", "bert")}, "encoders"),
+        ({"encoders": ("word", "word")}, "encoders"),
+        ({"slot_tags": ()}, "slot_tags"),
+        ({"slot_tags": ("B-dest", "I-dest")}, "slot_tags"),
+    ],
+)
+def test_invalid_settings_name_the_field(settings: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        ModelConfig(**({"slot_tags": TAGS} | settings))
+
+
+def test_sizes_must_be_integers() -> None:
+    with pytest.raises(ValueError, match="hidden_size"):
+        ModelConfig(slot_tags=TAGS, hidden_size=16.5)  # type: ignore[arg-type]
+
+
+def test_slot_tags_must_be_bio() -> None:
+    with pytest.raises(ValueError, match="slot_tags"):
+        ModelConfig(slot_tags=("O", "dest"), crf=False)
+
+
+def test_defaults_are_valid_and_frozen() -> None:
+    config = ModelConfig(slot_tags=TAGS)
+    assert config.encoders == ("word", "trigram")
+    assert config.encoder_dim == 2 * config.hidden_size
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.hidden_size = 3  # type: ignore[misc]
+
+
+def test_encoder_dim() -> None:
+    assert ModelConfig(slot_tags=TAGS, hidden_size=7, bidirectional=True).encoder_dim == 14
+    assert ModelConfig(slot_tags=TAGS, hidden_size=7, bidirectional=False).encoder_dim == 7
+
+
+def test_dict_round_trip_through_json() -> None:
+    config = ModelConfig(
+        slot_tags=TAGS,
+        intents=("airfare", "flight"),
+        encoders=("spm", "word"),
+        word_dim=3,
+        cell="irnn",
+        num_layers=2,
+        bidirectional=False,
+        crf=False,
+        dropout=0.0,
+        extras={"note": "x", "n": [1, 2]},
+    )
+    data = json.loads(json.dumps(config.to_dict()))
+    again = ModelConfig.from_dict(data)
+    assert again == config
+    assert isinstance(again.slot_tags, tuple)
+    assert isinstance(again.intents, tuple)
+    assert isinstance(again.encoders, tuple)
+    assert again.to_dict() == config.to_dict()
+
+
+def test_from_dict_fills_defaults() -> None:
+    assert ModelConfig.from_dict({"slot_tags": list(TAGS)}) == ModelConfig(slot_tags=TAGS)
+
+
+def test_from_dict_refuses_unknown_keys() -> None:
+    data = ModelConfig(slot_tags=TAGS).to_dict() | {"attention_heads": 4, "layer_norm": True}
+    with pytest.raises(ValueError, match=r"unknown model settings \['attention_heads', 'layer_norm'\]"):
+        ModelConfig.from_dict(data)
+
+
+def test_from_dict_validates() -> None:
+    with pytest.raises(ValueError, match="hidden_size"):
+        ModelConfig.from_dict({"slot_tags": list(TAGS), "hidden_size": 0})

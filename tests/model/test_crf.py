@@ -1,0 +1,203 @@
+"""The CRF against brute force: every legal path of a 5-tag set enumerated and scored by hand."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from model.crf import CRF, allowed_transitions
+from model.spans import is_well_formed
+
+TAGS = ("O", "B-a", "I-a", "B-b", "I-b")
+OUT, BA, IA, BB, IB = range(5)
+
+
+def random_crf(seed: int) -> CRF:
+    torch.manual_seed(seed)
+    crf = CRF(TAGS).double()
+    with torch.no_grad():
+        crf.transitions.normal_()
+        crf.start.normal_()
+        crf.end.normal_()
+    return crf
+
+
+def legal_paths(length: int) -> list[tuple[int, ...]]:
+    """Every BIO-legal path, from the tag names rather than from ``allowed_transitions``."""
+    paths = itertools.product(range(len(TAGS)), repeat=length)
+    return [p for p in paths if is_well_formed([TAGS[i] for i in p])]
+
+
+def score(crf: CRF, emissions: torch.Tensor, path: tuple[int, ...]) -> torch.Tensor:
+    """Unnormalised log score of one path, written out term by term."""
+    total = crf.start[path[0]] + crf.end[path[-1]]
+    for t, tag in enumerate(path):
+        total = total + emissions[t, tag]
+    for prev, cur in itertools.pairwise(path):
+        total = total + crf.transitions[prev, cur]
+    return total
+
+
+# Two utterances of lengths 4 and 2 padded to 4; the padding holds garbage that must not count.
+LENGTHS = (4, 2)
+
+
+@pytest.fixture
+def padded() -> tuple[CRF, torch.Tensor, torch.Tensor]:
+    crf = random_crf(0)
+    generator = torch.Generator().manual_seed(1)
+    emissions = torch.randn(2, 4, len(TAGS), generator=generator, dtype=torch.float64) * 2
+    emissions[1, 2:] = 1e3  # padding: would dominate every sum if it leaked in
+    mask = torch.tensor([[True] * 4, [True, True, False, False]])
+    return crf, emissions, mask
+
+
+def test_allowed_transitions_table() -> None:
+    allowed, first = allowed_transitions(TAGS)
+    expected = [
+        # to:  O     B-a    I-a    B-b    I-b       from:
+        [True, True, False, True, False],  # O
+        [True, True, True, True, False],  # B-a
+        [True, True, True, True, False],  # I-a
+        [True, True, False, True, True],  # B-b
+        [True, True, False, True, True],  # I-b
+    ]
+    assert allowed.tolist() == expected
+    assert first.tolist() == [True, True, False, True, False]
+
+
+def test_allowed_transitions_refuse_non_bio_tags() -> None:
+    with pytest.raises(ValueError, match="X-a"):
+        allowed_transitions(["O", "X-a"])
+
+
+def test_log_partition_matches_brute_force(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:
+    crf, emissions, mask = padded
+    log_z = crf.log_partition(emissions, mask)
+    for b, length in enumerate(LENGTHS):
+        scores = torch.stack([score(crf, emissions[b], p) for p in legal_paths(length)])
+        assert log_z[b].item() == pytest.approx(torch.logsumexp(scores, 0).item(), abs=1e-9)
+
+
+def test_viterbi_matches_brute_force(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:
+    crf, emissions, mask = padded
+    paths = crf.viterbi(emissions, mask)
+    for b, length in enumerate(LENGTHS):
+        scores = {p: score(crf, emissions[b], p).item() for p in legal_paths(length)}
+        best, _ = max(scores.items(), key=lambda item: item[1])
+        assert paths[b] == list(best)
+
+
+def test_marginals_match_brute_force(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:
+    crf, emissions, mask = padded
+    marginals = crf.marginals(emissions, mask)
+    for b, length in enumerate(LENGTHS):
+        paths = legal_paths(length)
+        probs = torch.softmax(torch.stack([score(crf, emissions[b], p) for p in paths]), 0)
+        expected = torch.zeros(length, len(TAGS), dtype=torch.float64)
+        for path, prob in zip(paths, probs, strict=True):
+            for t, tag in enumerate(path):
+                expected[t, tag] += prob
+        torch.testing.assert_close(marginals[b, :length], expected, atol=1e-6, rtol=0)
+
+
+def test_marginals_sum_to_one_on_real_tokens(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:
+    crf, emissions, mask = padded
+    sums = crf.marginals(emissions, mask).sum(-1)
+    torch.testing.assert_close(sums[mask], torch.ones(int(mask.sum()), dtype=torch.float64))
+
+
+def test_path_score_matches_hand_sum(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:
+    crf, emissions, mask = padded
+    tags = torch.tensor([[BA, IA, OUT, BB], [BB, IB, IA, IA]])  # row 1's padding tags are illegal: ignored
+    got = crf.path_score(emissions, tags, mask)
+    assert got[0].item() == pytest.approx(score(crf, emissions[0], (BA, IA, OUT, BB)).item())
+    assert got[1].item() == pytest.approx(score(crf, emissions[1], (BB, IB)).item())
+
+
+def test_nll_is_non_negative_with_finite_gradient(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:
+    crf, emissions, mask = padded
+    emissions.requires_grad_(True)
+    tags = torch.tensor([[BA, IA, OUT, BB], [OUT, BA, OUT, OUT]])
+    nll = crf.nll(emissions, tags, mask)
+    assert (nll >= 0).all()
+    torch.autograd.backward(nll.sum())
+    for grad in (emissions.grad, crf.transitions.grad, crf.start.grad, crf.end.grad):
+        assert grad is not None
+        assert torch.isfinite(grad).all()
+    assert crf.transitions.grad is not None
+    assert torch.count_nonzero(crf.transitions.grad) > 0
+
+
+def test_nll_gradient_is_marginals_minus_gold(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:
+    """d NLL / d emission[t, k] = P(tag_t = k) - [gold_t = k]; zero on padding."""
+    crf, emissions, mask = padded
+    emissions.requires_grad_(True)
+    tags = torch.tensor([[BA, IA, OUT, BB], [OUT, BA, OUT, OUT]])
+    torch.autograd.backward(crf.nll(emissions, tags, mask).sum())
+    expected = crf.marginals(emissions.detach(), mask) - torch.nn.functional.one_hot(tags, len(TAGS))
+    expected = expected * mask.unsqueeze(2)
+    torch.testing.assert_close(emissions.grad, expected, atol=1e-6, rtol=0)
+
+
+def test_nll_of_the_only_legal_path_is_zero() -> None:
+    """With overwhelming emissions one path holds all the mass: its NLL is ~0."""
+    crf = CRF(TAGS)
+    emissions = torch.full((1, 3, len(TAGS)), -30.0)
+    gold = torch.tensor([[BA, IA, OUT]])
+    emissions[0, torch.arange(3), gold[0]] = 30.0
+    nll = crf.nll(emissions, gold, torch.ones(1, 3, dtype=torch.bool))
+    assert nll.item() == pytest.approx(0.0, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "favoured",
+    [
+        [IA, IA, IA],  # I-a first
+        [OUT, IA, IA],  # I-a after O
+        [BB, IA, IB],  # I-a after B-b, then I-b after I-a
+    ],
+)
+def test_viterbi_never_emits_illegal_bio(favoured: list[int]) -> None:
+    crf = CRF(TAGS)
+    emissions = torch.zeros(1, len(favoured), len(TAGS))
+    emissions[0, torch.arange(len(favoured)), torch.tensor(favoured)] = 100.0
+    mask = torch.ones(1, len(favoured), dtype=torch.bool)
+    path = crf.viterbi(emissions, mask)[0]
+    assert is_well_formed([TAGS[i] for i in path]), [TAGS[i] for i in path]
+    marginals = crf.marginals(emissions, mask)[0]
+    assert marginals[0, IA] == 0.0  # no legal path starts with I-a
+    torch.testing.assert_close(marginals.sum(-1), torch.ones(len(favoured)))
+
+
+def test_viterbi_forbids_illegal_moves_for_any_learned_transitions() -> None:
+    crf = random_crf(3)
+    generator = torch.Generator().manual_seed(4)
+    emissions = torch.randn(64, 6, len(TAGS), generator=generator, dtype=torch.float64) * 20
+    lengths = torch.randint(1, 7, (64,), generator=generator)
+    mask = torch.arange(6).unsqueeze(0) < lengths.unsqueeze(1)
+    for path, length in zip(crf.viterbi(emissions, mask), lengths.tolist(), strict=True):
+        assert len(path) == length
+        assert is_well_formed([TAGS[i] for i in path])
+
+
+def test_viterbi_never_emits_illegal_bio_for_extreme_emissions() -> None:
+    crf = CRF(TAGS)
+    emissions = torch.zeros(1, 2, len(TAGS))
+    emissions[0, :, IA] = 1e5
+    path = crf.viterbi(emissions, torch.ones(1, 2, dtype=torch.bool))[0]
+    assert is_well_formed([TAGS[i] for i in path]), [TAGS[i] for i in path]
+
+
+def test_one_token_utterances_batch_with_longer_ones() -> None:
+    crf = random_crf(5)
+    emissions = torch.randn(2, 3, len(TAGS), dtype=torch.float64)
+    mask = torch.tensor([[True, False, False], [True, True, True]])
+    alone = crf.viterbi(emissions[:1, :1], mask[:1, :1])
+    assert crf.viterbi(emissions, mask)[0] == alone[0]
+    assert len(alone[0]) == 1
+    torch.testing.assert_close(
+        crf.log_partition(emissions, mask)[0], crf.log_partition(emissions[:1, :1], mask[:1, :1])[0]
+    )
