@@ -165,6 +165,19 @@ def _label_map(args: argparse.Namespace) -> Any:
     return LabelMap.from_file(args.label_map) if args.label_map else None
 
 
+class OutputError(Exception):
+    """An output path that cannot be written (a file where a folder is wanted, or the reverse)."""
+
+
+def _check_output(path: Path | None, folder: bool) -> None:
+    if path is None:
+        return
+    if folder and path.exists() and not path.is_dir():
+        raise OutputError(f"{path}: exists and is not a folder")
+    if not folder and path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name")
+
+
 def run_train(args: argparse.Namespace) -> int:
     from training.pipeline import load_corpus, train_model
     from training.trainer import TrainConfig
@@ -179,6 +192,7 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
     )
+    _check_output(args.out, folder=True)
     settings = _model_settings(args)
     ModelConfig(slot_tags=("O",), **settings)  # fail on bad settings before reading any data
     if not 0.0 < args.dev_fraction < 1.0:
@@ -207,6 +221,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from training.report import render_table, write_predictions, write_report
     from training.trainer import evaluate_examples
 
+    _check_output(args.report, folder=False)
+    _check_output(args.predictions, folder=False)
     predictor = Predictor.load(args.model, device=args.device)
     examples = read_split(args.data, args.split, args.format, args.bio_policy)
     label_map = _label_map(args)
@@ -253,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}
     try:
         return commands[args.command](args)
-    except (DataError, ArtifactError) as error:
+    except (DataError, ArtifactError, OutputError) as error:
         print(f"slotfill: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except ValueError as error:

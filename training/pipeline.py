@@ -6,7 +6,7 @@ import hashlib
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ class Corpus:
     format: str
     digest: str
     dev_held_out: bool = False
-    files: list[str] = field(default_factory=list)
 
 
 def _digest(examples: Sequence[Example]) -> str:
@@ -56,10 +55,13 @@ def load_corpus(
     seed: int = 13,
 ) -> Corpus:
     """Read train (required), dev and test; without dev, hold out ``dev_fraction`` of train."""
+    if not data.is_dir():
+        raise DataError(data, None, "data directory not found")
     fmt = fmt or detect_format(data)
     splits = available_splits(data, fmt)
     if "train" not in splits:
-        raise DataError(data, None, f"no train split found for format {fmt!r} (found: {splits or 'none'})")
+        found = ", ".join(splits) or "none"
+        raise DataError(data, None, f"no train split found for format {fmt!r} (found: {found})")
     read = {
         name: read_split(data, name, fmt, bio_policy) for name in ("train", "dev", "test") if name in splits
     }
@@ -78,6 +80,13 @@ def load_corpus(
         shuffled = list(train)
         random.Random(seed).shuffle(shuffled)
         cut = max(1, round(len(shuffled) * dev_fraction))
+        if cut >= len(shuffled):
+            raise DataError(
+                data,
+                None,
+                f"--dev-fraction {dev_fraction} would hold out all {len(shuffled)} "
+                "training utterances; lower it or add a dev split",
+            )
         dev, train = shuffled[:cut], shuffled[cut:]
         logger.info("no dev split: holding out %d of %d training utterances", cut, len(shuffled))
     test = read.get("test", [])

@@ -49,15 +49,18 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.lr <= 0 or self.weight_decay < 0 or self.clip_norm < 0:
-            raise ValueError("lr must be > 0; weight_decay and clip_norm >= 0 (0 turns clipping off)")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        for name in ("weight_decay", "clip_norm"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
 class EpochLog:
     epoch: int
     train_loss: float
-    grad_norm: float
+    grad_norm: float  # mean global norm before clipping: above clip_norm means clipping acted
     dev_slot_f1: float
     dev_intent_accuracy: float | None
     dev_sentence_accuracy: float

@@ -32,16 +32,20 @@ class SubwordModel:
         """
         lines = [" ".join(normalize(word) for word in sentence) for sentence in sentences]
         buffer = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(lines),
-            model_writer=buffer,
-            vocab_size=vocab_size,
-            model_type="unigram",
-            character_coverage=1.0,
-            hard_vocab_limit=False,
-            num_threads=1,
-            minloglevel=2,
-        )
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(lines),
+                model_writer=buffer,
+                vocab_size=vocab_size,
+                model_type="unigram",
+                character_coverage=1.0,
+                hard_vocab_limit=False,
+                num_threads=1,
+                minloglevel=2,
+            )
+        except RuntimeError as error:
+            # Typically: fewer pieces asked for than the data has distinct characters.
+            raise ValueError(f"spm_vocab_size {vocab_size} does not suit this data: {error}") from None
         return cls(buffer.getvalue())
 
     def __len__(self) -> int:

@@ -1,0 +1,629 @@
+"""``slotfill train | evaluate | predict`` end to end on tiny data, called in-process through ``main``.
+
+Every model here is trained once per module (a second or so each) on 32 travel utterances written
+on the fly in each data format, and shared by the tests that read it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from model.predictor import Predictor
+from training.cli import main
+from training.data import Example
+from training.formats import write_split
+from training.metrics import score
+from training.pipeline import load_corpus
+from training.report import read_predictions
+
+FORMATS = ("jointbert", "conll", "jsonl")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SMALL = (
+    "--word-dim", "8", "--trigram-dim", "8", "--hidden-size", "8", "--trigram-buckets", "256",
+    "--epochs", "3", "--batch-size", "8", "--lr", "0.02", "--quiet",
+)  # fmt: skip
+MODEL_FILES = {"config.json", "model.safetensors", "vocab.json", "metrics.json"}
+RUN_FILES = {"train_log.jsonl", "training_curves.png"}
+SCORE_KEYS = ("slot_f1", "intent_accuracy", "sentence_accuracy")
+
+Data = tuple[list[Example], list[Example]]
+
+
+def _ex(text: str, tags: str, intent: str) -> Example:
+    return Example(tuple(text.split()), tuple(tags.split()), intent)
+
+
+TEST = [
+    _ex("arrive denver on june 5th", "O B-dest O B-time I-time", "flight"),
+    _ex("leave paris on monday", "O B-departure O B-time", "flight"),
+    _ex("fly from london to taipei", "O O B-departure O B-dest", "flight"),
+    _ex("cheapest fare to boston", "O O O B-dest", "airfare"),
+]
+
+
+class Outcome(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: object) -> Outcome:
+    """Run ``slotfill ARGV`` in-process and capture what it prints."""
+    capsys.readouterr()
+    code = main([str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    return Outcome(code, out, err)
+
+
+def train(data: Path, out: Path, *extra: object) -> Path:
+    """``slotfill train`` with tiny settings (for module fixtures, which cannot use capsys)."""
+    code = main(["train", "--data", str(data), "--out", str(out), *SMALL, *map(str, extra)])
+    assert code == 0
+    return out
+
+
+def assert_error(outcome: Outcome, code: int, *fragments: str) -> str:
+    """One ``slotfill: error: ...`` line on stderr naming the problem, no traceback, exit ``code``."""
+    assert outcome.code == code, outcome
+    assert "Traceback" not in outcome.err
+    lines = [line for line in outcome.err.splitlines() if line.strip()]
+    assert len(lines) == 1, outcome.err
+    assert lines[0].startswith("slotfill: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_dataset(directory: Path, fmt: str, splits: Mapping[str, Sequence[Example]]) -> Path:
+    for split, examples in splits.items():
+        write_split(examples, directory, split, fmt)
+    return directory
+
+
+# --- data and models, shared per module -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cpu_only() -> Iterator[None]:
+    """Hide any GPU: "auto" means the CPU, so scores compare exactly and ``--device cuda`` must fail."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch.cuda, "is_available", lambda: False)
+        yield
+
+
+class Datasets(NamedTuple):
+    by_format: dict[str, Path]  # train, dev, test with intents
+    no_label: Path  # jointbert without label files
+    no_dev: Path  # conll train + test
+    mixed: Path  # train.conll and train.jsonl side by side
+
+
+@pytest.fixture(scope="module")
+def datasets(travel_data: Data, tmp_path_factory: pytest.TempPathFactory) -> Datasets:
+    train, dev = travel_data
+    root = tmp_path_factory.mktemp("data")
+    splits = {"train": train, "dev": dev, "test": TEST}
+    by_format = {fmt: write_dataset(root / fmt, fmt, splits) for fmt in FORMATS}
+    bare = {name: [replace(e, intent=None) for e in examples] for name, examples in splits.items()}
+    mixed = write_dataset(root / "mixed", "conll", {"train": train})
+    write_dataset(mixed, "jsonl", {"train": train})
+    return Datasets(
+        by_format,
+        write_dataset(root / "no_label", "jointbert", bare),
+        write_dataset(root / "no_dev", "conll", {"train": train, "test": TEST}),
+        mixed,
+    )
+
+
+@pytest.fixture(scope="module")
+def models(datasets: Datasets, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One model per format: jointbert and jsonl detected, conll named with ``--format``."""
+    root = tmp_path_factory.mktemp("models")
+    return {
+        "jointbert": train(datasets.by_format["jointbert"], root / "jointbert"),
+        "conll": train(datasets.by_format["conll"], root / "conll", "--format", "conll"),
+        "jsonl": train(datasets.by_format["jsonl"], root / "jsonl"),
+    }
+
+
+@pytest.fixture(scope="module")
+def model(models: dict[str, Path]) -> Path:
+    return models["jointbert"]
+
+
+def copy_model(model: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(model, tmp_path / "copy"))
+
+
+# --- train --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_train_writes_a_complete_model_folder(fmt: str, models: dict[str, Path], datasets: Datasets) -> None:
+    folder = models[fmt]
+    assert {path.name for path in folder.iterdir()} >= MODEL_FILES | RUN_FILES
+    assert "spm.model" not in {path.name for path in folder.iterdir()}
+    metrics = read_json(folder / "metrics.json")
+    assert metrics["data"]["format"] == fmt
+    assert metrics["data"]["digest"] == load_corpus(datasets.by_format[fmt]).digest
+    assert (metrics["data"]["train"], metrics["data"]["dev"], metrics["data"]["test"]) == (32, 6, 4)
+    assert metrics["data"]["dev_held_out"] is False
+    for split in ("dev", "test"):
+        for key in SCORE_KEYS:
+            assert 0.0 <= metrics[split][key] <= 1.0
+        assert set(metrics[split]["per_slot"]) <= {"dest", "departure", "time"}
+    log = [json.loads(line) for line in (folder / "train_log.jsonl").read_text().splitlines()]
+    assert [entry["epoch"] for entry in log] == list(range(1, metrics["epochs_run"] + 1))
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs_run"] <= 3
+    assert (folder / "training_curves.png").read_bytes().startswith(PNG_MAGIC)
+    predictor = Predictor.load(folder, device="cpu")
+    assert predictor.config.intents == ("airfare", "flight")
+    assert predictor.config.hidden_size == 8 and predictor.config.encoders == ("word", "trigram")
+
+
+def test_the_format_does_not_change_what_is_learnt(models: dict[str, Path]) -> None:
+    metrics = {fmt: read_json(folder / "metrics.json") for fmt, folder in models.items()}
+    for fmt in ("conll", "jsonl"):
+        assert metrics[fmt]["data"]["digest"] == metrics["jointbert"]["data"]["digest"]
+        assert metrics[fmt]["dev"] == metrics["jointbert"]["dev"]
+        assert metrics[fmt]["test"] == metrics["jointbert"]["test"]
+
+
+def test_train_with_sentencepiece_writes_and_uses_spm_model(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = train(
+        datasets.by_format["jsonl"],
+        tmp_path / "spm",
+        *("--encoders", "word,trigram,spm", "--spm-vocab-size", "60", "--spm-dim", "8"),
+    )
+    config = read_json(folder / "config.json")
+    assert config["model"]["encoders"] == ["word", "trigram", "spm"]
+    assert "spm.model" in config["files"] and config["subword_size"] > 0
+    predictor = Predictor.load(folder, device="cpu")
+    assert predictor.featurizer.subwords is not None
+    assert predictor.featurizer.subwords.model_proto == (folder / "spm.model").read_bytes()
+    assert "spm" in predictor.featurizer.featurize(["taipei"]).bags
+    outcome = cli(capsys, "evaluate", folder, "--data", datasets.by_format["jsonl"])
+    assert outcome.code == 0
+    (folder / "spm.model").unlink()
+    assert_error(cli(capsys, "evaluate", folder, "--data", datasets.by_format["jsonl"]), 1, "spm.model")
+
+
+def test_without_dev_train_holds_part_of_train_out(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "held_out"
+    outcome = cli(capsys, "train", "--data", datasets.no_dev, "--out", out, *SMALL, "--dev-fraction", "0.25")
+    assert outcome.code == 0
+    metrics = read_json(out / "metrics.json")
+    assert metrics["data"]["dev_held_out"] is True
+    assert (metrics["data"]["train"], metrics["data"]["dev"], metrics["data"]["test"]) == (24, 8, 4)
+    assert metrics["dev"]["utterances"] == 8 and metrics["test"]["utterances"] == 4
+    assert metrics["data"]["format"] == "conll"
+    last = outcome.out.strip().splitlines()[-1]
+    assert last.startswith(f"saved {out} (best epoch {metrics['best_epoch']}): dev slot F1 ")
+    assert f"test slot F1 {100 * metrics['test']['slot_f1']:.2f}" in last
+
+
+class Runs(NamedTuple):
+    first_metrics: dict[str, Any]
+    first_weights: dict[str, torch.Tensor]
+    again: Path  # the same seed, trained again into the same folder
+    other_seed: Path
+
+
+@pytest.fixture(scope="module")
+def no_intent_runs(datasets: Datasets, tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    root = tmp_path_factory.mktemp("no_intent")
+    folder = train(datasets.no_label, root / "seed7", "--seed", "7")
+    first_metrics = read_json(folder / "metrics.json")
+    first_weights = load_file(folder / "model.safetensors")
+    train(datasets.no_label, folder, "--seed", "7")
+    other = train(datasets.no_label, root / "seed8", "--seed", "8")
+    return Runs(first_metrics, first_weights, folder, other)
+
+
+def test_the_same_data_and_seed_give_the_same_model(no_intent_runs: Runs) -> None:
+    metrics = read_json(no_intent_runs.again / "metrics.json")
+    for key in ("best_epoch", "epochs_run", "data", "dev", "test"):
+        assert metrics[key] == no_intent_runs.first_metrics[key]
+    weights = load_file(no_intent_runs.again / "model.safetensors")
+    assert weights.keys() == no_intent_runs.first_weights.keys()
+    assert all(torch.equal(weights[name], no_intent_runs.first_weights[name]) for name in weights)
+
+
+def test_another_seed_gives_another_model(no_intent_runs: Runs) -> None:
+    weights = load_file(no_intent_runs.other_seed / "model.safetensors")
+    assert not all(torch.equal(weights[name], no_intent_runs.first_weights[name]) for name in weights)
+
+
+def test_training_again_into_a_folder_starts_a_new_log(no_intent_runs: Runs) -> None:
+    metrics = read_json(no_intent_runs.again / "metrics.json")
+    lines = (no_intent_runs.again / "train_log.jsonl").read_text().splitlines()
+    assert len(lines) == metrics["epochs_run"]
+
+
+def test_data_without_intents_trains_slots_only(
+    no_intent_runs: Runs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = no_intent_runs.again
+    assert read_json(folder / "config.json")["model"]["intents"] == []
+    metrics = read_json(folder / "metrics.json")
+    assert metrics["dev"]["intent_accuracy"] is None and metrics["test"]["intent_accuracy"] is None
+    log = [json.loads(line) for line in (folder / "train_log.jsonl").read_text().splitlines()]
+    assert all(entry["dev_intent_accuracy"] is None for entry in log)
+    assert "intent_head.weight" not in no_intent_runs.first_weights
+    outcome = cli(capsys, "predict", folder, "arrive taipei on monday")
+    assert outcome.code == 0
+    assert json.loads(outcome.out)["intent"] is None
+
+
+def test_early_stopping_stops_before_the_last_epoch(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "patience"
+    argv = ("train", "--data", datasets.by_format["jointbert"], "--out", out, *SMALL)
+    outcome = cli(capsys, *argv, "--epochs", "40", "--patience", "1", "--lr", "0.002", "--clip-norm", "0")
+    assert outcome.code == 0
+    metrics = read_json(out / "metrics.json")
+    assert metrics["epochs_run"] < 40
+    assert metrics["epochs_run"] == metrics["best_epoch"] + 1
+    assert len((out / "train_log.jsonl").read_text().splitlines()) == metrics["epochs_run"]
+    settings = read_json(out / "config.json")["training"]["settings"]
+    assert (settings["epochs"], settings["patience"], settings["clip_norm"]) == (40, 1, 0.0)
+
+
+# --- evaluate -----------------------------------------------------------------------------------------
+
+
+def test_evaluate_prints_a_table_and_writes_the_test_scores_of_training(
+    model: Path, datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report.json"
+    outcome = cli(capsys, "evaluate", model, "--data", datasets.by_format["jointbert"], "--report", report)
+    assert outcome.code == 0
+    for row in ("dest", "departure", "time", "all slots (micro)", "intent accuracy", "sentence accuracy"):
+        assert row in outcome.out
+    scores = read_json(report)
+    test = read_json(model / "metrics.json")["test"]
+    for key in SCORE_KEYS:
+        assert 0.0 <= scores[key] <= 1.0
+        assert scores[key] == test[key]
+    assert scores["per_slot"] == test["per_slot"]
+    assert set(scores["per_slot"]["dest"]) == {"precision", "recall", "f1", "gold", "predicted", "correct"}
+    assert scores["per_slot"]["time"]["gold"] == 2
+    assert (scores["utterances"], scores["split"], scores["model"]) == (4, "test", str(model))
+    assert f"{100 * test['slot_f1']:.2f}" in outcome.out
+
+
+def test_evaluate_on_dev_gives_the_dev_scores_of_the_best_epoch(
+    model: Path, datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "dev.json"
+    data = datasets.by_format["jointbert"]
+    argv = ("evaluate", model, "--data", data, "--split", "dev", "--format", "jointbert", "--report", report)
+    assert cli(capsys, *argv).code == 0
+    dev = read_json(model / "metrics.json")["dev"]
+    assert {key: value for key, value in read_json(report).items() if key in dev} == dev
+
+
+@pytest.mark.parametrize("fmt", ["conll", "jsonl"])
+def test_evaluate_reads_any_format(
+    fmt: str, model: Path, datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report.json"
+    assert cli(capsys, "evaluate", model, "--data", datasets.by_format[fmt], "--report", report).code == 0
+    test = read_json(model / "metrics.json")["test"]
+    assert {key: value for key, value in read_json(report).items() if key in test} == test
+
+
+def test_evaluate_writes_predictions_that_rescore_to_the_same_f1(
+    model: Path, datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    predictions, report = tmp_path / "test.conll", tmp_path / "report.json"
+    argv = ("evaluate", model, "--data", datasets.by_format["conll"], "--report", report)
+    assert cli(capsys, *argv, "--predictions", predictions).code == 0
+    blocks = predictions.read_text(encoding="utf-8").split("\n\n")
+    assert blocks[-1] == ""  # a blank line after every utterance, the last one included
+    assert len(blocks[:-1]) == len(TEST)
+    for block, example in zip(blocks, TEST, strict=False):
+        rows = [line.split() for line in block.splitlines()]
+        assert all(len(row) == 3 for row in rows)
+        assert [row[0] for row in rows] == list(example.tokens)
+        assert [row[1] for row in rows] == list(example.tags)
+    read = read_predictions(predictions)
+    assert score(read.gold, read.predicted).slot.f1 == read_json(report)["slot_f1"]
+
+
+@pytest.fixture(scope="module")
+def label_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("label_map") / "map.json"
+    path.write_text(json.dumps({"dest": "city", "departure": "city"}), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def mapped_model(datasets: Datasets, label_map: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("mapped") / "model"
+    return train(datasets.by_format["jointbert"], out, "--label-map", label_map)
+
+
+def test_train_with_a_label_map_learns_the_mapped_labels(mapped_model: Path) -> None:
+    config = read_json(mapped_model / "config.json")
+    assert config["model"]["slot_tags"] == ["O", "B-city", "I-city", "B-time", "I-time"]
+    metrics = read_json(mapped_model / "metrics.json")
+    assert {label for split in ("dev", "test") for label in metrics[split]["per_slot"]} <= {"city", "time"}
+    assert metrics["test"]["slot_gold"] == 7
+
+
+def test_evaluate_with_the_label_map_scores_mapped_labels(
+    mapped_model: Path,
+    label_map: Path,
+    datasets: Datasets,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    mapped, raw = tmp_path / "mapped.json", tmp_path / "raw.json"
+    data = datasets.by_format["jsonl"]
+    argv = ("evaluate", mapped_model, "--data", data)
+    assert cli(capsys, *argv, "--label-map", label_map, "--report", mapped).code == 0
+    test = read_json(mapped_model / "metrics.json")["test"]
+    assert {key: value for key, value in read_json(mapped).items() if key in test} == test
+    assert cli(capsys, *argv, "--report", raw).code == 0
+    per_slot = read_json(raw)["per_slot"]
+    assert per_slot["dest"]["gold"] == 3 and per_slot["departure"]["gold"] == 2
+    assert per_slot.get("city", {"gold": 0})["gold"] == 0
+
+
+# --- predict ------------------------------------------------------------------------------------------
+
+
+def _check_parses(output: str, texts: Sequence[str]) -> list[dict[str, Any]]:
+    parses = [json.loads(line) for line in output.splitlines()]
+    assert [parse["text"] for parse in parses] == list(texts)
+    for parse, text in zip(parses, texts, strict=True):
+        assert len(parse["tags"]) == len(parse["tokens"])
+        for token in parse["tokens"]:
+            assert text[token["start"] : token["end"]] == token["text"]
+        for slot in parse["slots"]:
+            assert text[slot["start"] : slot["end"]] == slot["value"]
+            assert slot["slot"] in {"dest", "departure", "time"}
+            assert 0.0 <= slot["confidence"] <= 1.0
+        if parse["tokens"]:
+            assert parse["intent"]["intent"] in {"flight", "airfare"}
+    return parses
+
+
+def test_predict_tags_texts_given_as_arguments(model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    texts = ["arrive Taipei on November 2nd", "  Leave Boston, on  Friday!", "fly from São Paulo to Tokyo"]
+    outcome = cli(capsys, "predict", model, *texts)
+    assert outcome.code == 0
+    parses = _check_parses(outcome.out, texts)
+    assert any(parse["slots"] for parse in parses)
+    assert [t["text"] for t in parses[1]["tokens"]] == ["Leave", "Boston", ",", "on", "Friday", "!"]
+
+
+def test_predict_reads_one_text_per_line_from_stdin(
+    model: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["arrive taipei on november 2nd", "", "leave denver on monday"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(f"{text}\n" for text in texts)))
+    outcome = cli(capsys, "predict", model)
+    assert outcome.code == 0
+    parses = _check_parses(outcome.out, texts)
+    assert parses[1] == {"text": "", "tokens": [], "tags": [], "slots": [], "intent": None}
+    direct = _check_parses(cli(capsys, "predict", model, texts[0]).out, texts[:1])
+    assert parses[0] == direct[0]
+
+
+# --- errors -------------------------------------------------------------------------------------------
+
+
+def test_train_on_a_missing_data_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nowhere"
+    outcome = cli(capsys, "train", "--data", missing, "--out", tmp_path / "out", *SMALL)
+    assert_error(outcome, 1, f"{missing}: data directory not found")
+    assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_on_a_missing_data_folder(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere"
+    assert_error(cli(capsys, "evaluate", model, "--data", missing), 1, f"{missing}: data directory not found")
+
+
+def test_token_tag_mismatch_names_file_and_line(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = Path(shutil.copytree(datasets.by_format["jointbert"], tmp_path / "data"))
+    seq_out = data / "train" / "seq.out"
+    lines = seq_out.read_text(encoding="utf-8").splitlines()
+    lines[2] += " O"
+    seq_out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outcome = cli(capsys, "train", "--data", data, "--out", tmp_path / "out", *SMALL)
+    assert_error(outcome, 1, f"{seq_out}:3: 6 tags for 5 tokens")
+
+
+def test_a_bad_tag_in_conll_names_file_and_line(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = Path(shutil.copytree(datasets.by_format["conll"], tmp_path / "data"))
+    test_file = data / "test.conll"
+    lines = test_file.read_text(encoding="utf-8").splitlines()
+    assert lines[2] == "denver B-dest"
+    lines[2] = "denver X-dest"
+    test_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outcome = cli(capsys, "train", "--data", data, "--out", tmp_path / "out", *SMALL)
+    assert_error(outcome, 1, f"{test_file}:3:", "'denver'", "X-dest")
+
+
+def test_two_formats_in_one_folder_are_refused(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = cli(capsys, "train", "--data", datasets.mixed, "--out", tmp_path / "out", *SMALL)
+    assert_error(outcome, 1, "ambiguous data directory", "train.conll", "train.jsonl", "pass the format")
+
+
+def test_format_option_picks_one_of_two_formats(
+    model: Path, datasets: Datasets, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("evaluate", model, "--data", datasets.mixed, "--split", "train", "--format", "conll")
+    assert cli(capsys, *argv).code == 0
+
+
+def test_a_format_the_folder_does_not_hold(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("train", "--data", datasets.by_format["conll"], "--format", "jsonl", "--out", tmp_path / "out")
+    assert_error(cli(capsys, *argv, *SMALL), 1, "no train split found for format 'jsonl'")
+
+
+@pytest.mark.parametrize("value", ["word,bert", ",", "Word"])
+def test_bad_encoders_are_a_usage_error(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--encoders", value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == (
+        "slotfill train: error: argument --encoders: choose a comma-separated subset of word, trigram, spm"
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--dropout", "1.5", ("dropout", "got 1.5")),
+        ("--word-dropout", "-0.1", ("word_dropout", "got -0.1")),
+        ("--hidden-size", "0", ("hidden_size", "got 0")),
+        ("--num-layers", "0", ("num_layers", "got 0")),
+        ("--trigram-buckets", "0", ("trigram_buckets", "got 0")),
+        ("--spm-vocab-size", "0", ("spm_vocab_size", "got 0")),
+        ("--encoders", "word,word", ("encoders repeat a name",)),
+        ("--epochs", "0", ("epochs must be >= 1, got 0",)),
+        ("--batch-size", "0", ("batch_size must be >= 1, got 0",)),
+        ("--patience", "0", ("patience must be >= 1, got 0",)),
+        ("--lr", "0", ("lr must be > 0",)),
+        ("--clip-norm", "-1", ("clip_norm must be >= 0, got -1.0",)),
+        ("--dev-fraction", "1", ("--dev-fraction must be between 0 and 1, got 1.0",)),
+        ("--dev-fraction", "0", ("--dev-fraction must be between 0 and 1, got 0.0",)),
+    ],
+)
+def test_invalid_settings_are_refused_before_any_data_is_read(
+    option: str, value: str, message: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The data folder does not exist: the setting must be the error reported.
+    argv = ("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "out", option, value)
+    assert_error(cli(capsys, *argv), 2, *message)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("delete weights", "model.safetensors: missing (listed in config.json)"),
+        ("tamper vocab", "vocab.json: changed since training"),
+        ("delete config", "config.json: missing"),
+    ],
+)
+def test_a_corrupt_model_folder_is_refused_naming_the_file(
+    command: str,
+    damage: str,
+    message: str,
+    model: Path,
+    datasets: Datasets,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = copy_model(model, tmp_path)
+    if damage == "delete weights":
+        (folder / "model.safetensors").unlink()
+    elif damage == "tamper vocab":
+        words = read_json(folder / "vocab.json")
+        (folder / "vocab.json").write_text(json.dumps([*words, "atlantis"]), encoding="utf-8")
+    else:
+        (folder / "config.json").unlink()
+    extra = ("--data", datasets.by_format["jointbert"]) if command == "evaluate" else ("hello",)
+    line = assert_error(cli(capsys, command, folder, *extra), 1, message)
+    assert str(folder) in line
+
+
+def test_evaluate_on_a_split_that_does_not_exist(
+    model: Path, datasets: Datasets, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = cli(capsys, "evaluate", model, "--data", datasets.by_format["jointbert"], "--split", "valid")
+    assert_error(outcome, 1, "split 'valid' not found (jointbert format); available splits: train, dev, test")
+
+
+def test_a_missing_label_map_is_named(
+    model: Path, datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "map.json"
+    argv = ("evaluate", model, "--data", datasets.by_format["jointbert"], "--label-map", missing)
+    assert_error(cli(capsys, *argv), 1, f"{missing}: cannot read label map")
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict"])
+def test_cuda_on_a_cpu_only_machine(
+    command: str, model: Path, datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ("--data", datasets.by_format["jointbert"])
+    argv = {
+        "train": ("train", *data, "--out", tmp_path / "out", *SMALL),
+        "evaluate": ("evaluate", model, *data),
+        "predict": ("predict", model, "hello"),
+    }[command]
+    assert_error(cli(capsys, *argv, "--device", "cuda"), 2, "CUDA is not available")
+
+
+# --- known bugs: each should be a one-line error, and is a traceback today ---------------------------
+
+
+def test_out_naming_a_file_is_an_error(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "model"
+    afile.write_text("not a folder")
+    outcome = cli(capsys, "train", "--data", datasets.by_format["jointbert"], "--out", afile, *SMALL)
+    assert_error(outcome, 1, str(afile))
+
+
+def test_report_naming_a_folder_is_an_error(
+    model: Path, datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = cli(capsys, "evaluate", model, "--data", datasets.by_format["jointbert"], "--report", tmp_path)
+    assert_error(outcome, 1, str(tmp_path))
+
+
+def test_a_bad_subword_vocabulary_size_is_refused(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("train", "--data", datasets.by_format["jointbert"], "--out", tmp_path / "out", *SMALL)
+    outcome = cli(capsys, *argv, "--encoders", "word,spm", "--spm-vocab-size", "5")
+    assert_error(outcome, 2, "vocab")
+
+
+def test_a_dev_fraction_leaving_no_training_data_is_refused(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("train", "--data", datasets.no_dev, "--out", tmp_path / "out", *SMALL, "--dev-fraction", "0.99")
+    assert_error(cli(capsys, *argv), 1, "--dev-fraction")

@@ -1,0 +1,151 @@
+"""``load_corpus`` and ``train_model``: splits read and held out, digests, and the model folder written."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from model.predictor import Predictor
+from training.data import DataError, Example
+from training.formats import write_split
+from training.labelmap import LabelMap
+from training.pipeline import CURVES_FILE, LOG_FILE, Corpus, load_corpus, train_model
+from training.trainer import TrainConfig
+
+SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 256}
+FORMATS = ("jointbert", "conll", "jsonl")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+Data = tuple[list[Example], list[Example]]
+
+
+def _test_split(dev: list[Example]) -> list[Example]:
+    return dev[:4]
+
+
+def write_dataset(directory: Path, fmt: str, splits: dict[str, list[Example]]) -> Path:
+    for split, examples in splits.items():
+        write_split(examples, directory, split, fmt)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def full(travel_data: Data, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same train/dev/test in each format."""
+    train, dev = travel_data
+    root = tmp_path_factory.mktemp("full")
+    splits = {"train": train, "dev": dev, "test": _test_split(dev)}
+    return {fmt: write_dataset(root / fmt, fmt, splits) for fmt in FORMATS}
+
+
+@pytest.fixture(scope="module")
+def no_dev(travel_data: Data, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    train, dev = travel_data
+    return write_dataset(tmp_path_factory.mktemp("nodev"), "conll", {"train": train, "test": dev[:4]})
+
+
+def test_reads_every_split(full: dict[str, Path], travel_data: Data) -> None:
+    corpus = load_corpus(full["jointbert"])
+    train, dev = travel_data
+    assert corpus.format == "jointbert"
+    assert (corpus.train, corpus.dev, corpus.test) == (train, dev, _test_split(dev))
+    assert not corpus.dev_held_out
+
+
+def test_the_digest_is_the_same_in_every_format(full: dict[str, Path]) -> None:
+    digests = {fmt: load_corpus(path).digest for fmt, path in full.items()}
+    assert len(set(digests.values())) == 1
+    assert len(digests["conll"]) == 64 and int(digests["conll"], 16) >= 0
+
+
+def test_the_digest_changes_with_the_data(full: dict[str, Path], tmp_path: Path, travel_data: Data) -> None:
+    train, dev = travel_data
+    changed = [replace(train[0], intent="airfare"), *train[1:]]
+    other = write_dataset(tmp_path, "conll", {"train": changed, "dev": dev, "test": _test_split(dev)})
+    assert load_corpus(other).digest != load_corpus(full["conll"]).digest
+
+
+def test_without_dev_a_share_of_train_is_held_out(no_dev: Path, travel_data: Data) -> None:
+    train, _ = travel_data
+    corpus = load_corpus(no_dev, dev_fraction=0.25, seed=3)
+    assert corpus.dev_held_out
+    assert (len(corpus.train), len(corpus.dev), len(corpus.test)) == (24, 8, 4)
+    assert sorted(map(repr, corpus.train + corpus.dev)) == sorted(map(repr, train))
+    assert load_corpus(no_dev, dev_fraction=0.25, seed=3).dev == corpus.dev
+    assert load_corpus(no_dev, dev_fraction=0.25, seed=4).dev != corpus.dev
+
+
+def test_at_least_one_utterance_is_held_out(no_dev: Path) -> None:
+    corpus = load_corpus(no_dev, dev_fraction=0.001)
+    assert (len(corpus.train), len(corpus.dev)) == (31, 1)
+
+
+def test_holding_out_never_leaves_train_empty(no_dev: Path) -> None:
+    try:
+        corpus = load_corpus(no_dev, dev_fraction=0.99)
+    except DataError:
+        return  # refusing is fine too
+    assert corpus.train
+
+
+def test_too_little_data_to_hold_out_is_refused(tmp_path: Path, travel_data: Data) -> None:
+    write_dataset(tmp_path, "jsonl", {"train": travel_data[0][:9]})
+    with pytest.raises(DataError, match="only 9 training utterances and no dev split"):
+        load_corpus(tmp_path)
+
+
+def test_a_folder_without_train_is_refused(tmp_path: Path, travel_data: Data) -> None:
+    write_dataset(tmp_path, "conll", {"dev": travel_data[1], "test": travel_data[1]})
+    with pytest.raises(DataError, match=r"no train split found for format 'conll' \(found: dev, test"):
+        load_corpus(tmp_path)
+
+
+def test_the_label_map_applies_to_every_split(full: dict[str, Path]) -> None:
+    corpus = load_corpus(full["jsonl"], label_map=LabelMap({"dest": "city", "departure": "city"}))
+    tags = {tag for split in (corpus.train, corpus.dev, corpus.test) for e in split for tag in e.tags}
+    assert tags == {"O", "B-city", "B-time", "I-time"}
+    assert corpus.digest != load_corpus(full["jsonl"]).digest  # the digest is of what the model sees
+
+
+@pytest.fixture(scope="module")
+def trained(no_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Corpus, Path, dict[str, object]]:
+    corpus = load_corpus(no_dev)
+    out = tmp_path_factory.mktemp("trained") / "model"
+    config = TrainConfig(epochs=3, batch_size=8, seed=5, device="cpu")
+    return corpus, out, train_model(corpus, out, SMALL, config, progress=False)
+
+
+def test_train_model_writes_the_model_folder(trained: tuple[Corpus, Path, dict[str, object]]) -> None:
+    _, out, metrics = trained
+    names = {path.name for path in out.iterdir()}
+    assert {"config.json", "model.safetensors", "vocab.json", "metrics.json", LOG_FILE, CURVES_FILE} <= names
+    assert "spm.model" not in names
+    assert json.loads((out / "metrics.json").read_text(encoding="utf-8")) == metrics
+    assert (out / CURVES_FILE).read_bytes().startswith(PNG_MAGIC)
+    saved = json.loads((out / "train_config.json").read_text(encoding="utf-8"))
+    assert saved["model"] == SMALL and saved["train"]["seed"] == 5
+    assert Predictor.load(out, device="cpu").config.hidden_size == 8
+
+
+def test_metrics_count_the_held_out_dev(trained: tuple[Corpus, Path, dict[str, object]]) -> None:
+    corpus, _, metrics = trained
+    data = metrics["data"]
+    assert data == {
+        "format": "conll",
+        "digest": corpus.digest,
+        "train": 29,
+        "dev": 3,
+        "test": 4,
+        "dev_held_out": True,
+    }
+    assert metrics["dev"]["utterances"] == 3 and metrics["test"]["utterances"] == 4  # type: ignore[index]
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs_run"] <= 3  # type: ignore[operator]
+
+
+def test_the_log_has_one_line_per_epoch_run(trained: tuple[Corpus, Path, dict[str, object]]) -> None:
+    _, out, metrics = trained
+    lines = (out / LOG_FILE).read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == list(range(1, metrics["epochs_run"] + 1))  # type: ignore[operator]

@@ -1,0 +1,216 @@
+"""The training loop: gradient clipping, early stopping with the best weights kept, epoch logs."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+import pytest
+import torch
+
+from model.batch import Featurizer
+from model.predictor import Predictor
+from model.tagger import SlotTagger
+from training.builder import build_model
+from training.data import Example
+from training.seeding import seed_everything
+from training.trainer import (
+    EpochLog,
+    FitResult,
+    TrainConfig,
+    _Encoded,
+    _Stepper,
+    evaluate_examples,
+    fit,
+)
+
+SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 256}
+CPU = torch.device("cpu")
+TINY_CLIP = 1e-3
+
+Data = tuple[list[Example], list[Example]]
+
+
+def _grad_norm(parameters: Iterator[torch.nn.Parameter] | list[torch.nn.Parameter]) -> float:
+    grads = [p.grad.detach().flatten() for p in parameters if p.grad is not None]
+    return float(torch.linalg.vector_norm(torch.cat(grads)))
+
+
+def _fresh_model(train: list[Example], seed: int = 0) -> tuple[SlotTagger, Featurizer]:
+    seed_everything(seed)
+    return build_model(train, SMALL)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("epochs", 0),
+        ("batch_size", 0),
+        ("patience", 0),
+        ("lr", 0.0),
+        ("weight_decay", -0.1),
+        ("clip_norm", -1.0),
+        ("schedule", "linear"),
+    ],
+)
+def test_train_config_refuses_bad_values(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})  # type: ignore[arg-type]
+
+
+# --- gradient clipping -------------------------------------------------------------------------
+
+
+def _one_step(model: SlotTagger, featurizer: Featurizer, train: list[Example], clip: float) -> float:
+    """One full-batch step without dropout; returns what ``step`` reports (the pre-clip norm)."""
+    model.eval()  # no dropout: the same loss for every clip setting
+    stepper = _Stepper(model, TrainConfig(clip_norm=clip), CPU, steps=1)
+    batch = _Encoded(model, featurizer, train).batch(list(range(len(train))), CPU)
+    return stepper.step(stepper.loss(*batch))
+
+
+@pytest.fixture(scope="module")
+def initial(travel_data: Data) -> tuple[SlotTagger, Featurizer]:
+    return _fresh_model(travel_data[0])
+
+
+def test_step_clips_the_global_norm_to_the_threshold(
+    initial: tuple[SlotTagger, Featurizer], travel_data: Data
+) -> None:
+    model, featurizer = copy.deepcopy(initial)
+    before = _one_step(model, featurizer, travel_data[0], TINY_CLIP)
+    assert before > 100 * TINY_CLIP  # the returned norm is the one before clipping
+    after = _grad_norm(list(model.parameters()))
+    assert after <= TINY_CLIP * (1 + 1e-4)
+    assert after == pytest.approx(TINY_CLIP, rel=1e-3)  # rescaled, not zeroed
+
+
+def test_clip_norm_zero_turns_clipping_off(initial: tuple[SlotTagger, Featurizer], travel_data: Data) -> None:
+    clipped_model, featurizer = copy.deepcopy(initial)
+    clipped_before = _one_step(clipped_model, featurizer, travel_data[0], TINY_CLIP)
+    model, featurizer = copy.deepcopy(initial)
+    before = _one_step(model, featurizer, travel_data[0], 0.0)
+    assert before == pytest.approx(clipped_before)  # same loss, same gradient
+    assert _grad_norm(list(model.parameters())) == pytest.approx(before)  # left as it was
+    assert not all(
+        torch.equal(a, b) for a, b in zip(model.parameters(), clipped_model.parameters(), strict=True)
+    )
+
+
+class _NormSpy(torch.optim.AdamW):
+    """AdamW that records the gradient norm it is about to apply (after any clipping)."""
+
+    seen: ClassVar[list[float]] = []  # reset by the applied_norms fixture
+
+    def step(self, closure: Callable[[], float] | None = None) -> Any:
+        params = [p for group in self.param_groups for p in group["params"]]
+        _NormSpy.seen.append(_grad_norm(params))
+        return super().step(closure)
+
+
+@pytest.fixture
+def applied_norms(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    _NormSpy.seen = []
+    monkeypatch.setattr(torch.optim, "AdamW", _NormSpy)
+    return _NormSpy.seen
+
+
+def _short_fit(travel_data: Data, clip: float) -> FitResult:
+    train, dev = travel_data
+    model, featurizer = _fresh_model(train)
+    config = TrainConfig(epochs=2, batch_size=8, clip_norm=clip, seed=0)
+    return fit(model, featurizer, train, dev, config, CPU, progress=False)
+
+
+def test_fit_applies_only_clipped_gradients(travel_data: Data, applied_norms: list[float]) -> None:
+    result = _short_fit(travel_data, TINY_CLIP)
+    assert len(applied_norms) == 2 * 4  # 2 epochs of 32 utterances in batches of 8
+    assert max(applied_norms) <= TINY_CLIP * (1 + 1e-4)
+    # The log keeps the norm before clipping, which is what tells you clipping was active.
+    assert all(entry.grad_norm > 100 * TINY_CLIP for entry in result.history)
+
+
+def test_fit_without_clipping_applies_the_logged_norms(travel_data: Data, applied_norms: list[float]) -> None:
+    result = _short_fit(travel_data, 0.0)
+    assert min(applied_norms) > 100 * TINY_CLIP
+    per_epoch = [sum(applied_norms[i : i + 4]) / 4 for i in (0, 4)]
+    assert per_epoch == pytest.approx([entry.grad_norm for entry in result.history])
+
+
+def test_cosine_schedule_anneals_the_learning_rate_to_zero(initial: tuple[SlotTagger, Featurizer]) -> None:
+    model, _ = copy.deepcopy(initial)
+    stepper = _Stepper(model, TrainConfig(schedule="cosine", lr=1e-2), CPU, steps=10)
+    rates = []
+    for _ in range(10):
+        loss = sum(p.sum() for p in model.parameters())
+        stepper.step(loss)  # type: ignore[arg-type]
+        rates.append(stepper.optimizer.param_groups[0]["lr"])
+    assert rates == sorted(rates, reverse=True)
+    assert rates[-1] < 1e-2 * 0.05
+
+
+# --- early stopping and the epoch log ----------------------------------------------------------
+
+
+class Fitted(NamedTuple):
+    model: SlotTagger
+    featurizer: Featurizer
+    result: FitResult
+    seen: list[EpochLog]
+    log_path: Path
+
+
+EPOCHS = 30
+
+
+@pytest.fixture(scope="module")
+def fitted(travel_data: Data, tmp_path_factory: pytest.TempPathFactory) -> Fitted:
+    """A fit with patience 1, so that it stops early and the last epoch is not the best."""
+    train, dev = travel_data
+    model, featurizer = _fresh_model(train)
+    seen: list[EpochLog] = []
+    log_path = tmp_path_factory.mktemp("fit") / "train_log.jsonl"
+    config = TrainConfig(epochs=EPOCHS, batch_size=8, patience=1, seed=0)
+    result = fit(
+        model, featurizer, train, dev, config, CPU, log_path=log_path, progress=False, on_epoch=seen.append
+    )
+    return Fitted(model, featurizer, result, seen, log_path)
+
+
+def test_early_stopping_stops_when_patience_runs_out(fitted: Fitted) -> None:
+    history = fitted.result.history
+    assert len(history) < EPOCHS
+    assert len(history) == fitted.result.best_epoch + 1  # patience 1: the first epoch with no gain
+    assert [entry.epoch for entry in history] == list(range(1, len(history) + 1))
+    best = history[fitted.result.best_epoch - 1]
+    assert best.dev_slot_f1 == fitted.result.best_dev.slot.f1
+    assert history[-1].dev_slot_f1 <= best.dev_slot_f1
+
+
+def test_fit_returns_the_weights_of_the_best_epoch(fitted: Fitted, travel_data: Data) -> None:
+    predictor = Predictor(fitted.model, fitted.featurizer, CPU)
+    assert not fitted.model.training
+    assert evaluate_examples(predictor, travel_data[1]) == fitted.result.best_dev
+
+
+def test_every_epoch_is_reported_and_logged_as_one_json_line(fitted: Fitted) -> None:
+    assert fitted.seen == fitted.result.history
+    lines = fitted.log_path.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [asdict(entry) for entry in fitted.result.history]
+    for entry in fitted.seen:
+        assert entry.train_loss > 0 and entry.grad_norm > 0 and entry.seconds > 0
+        assert entry.dev_intent_accuracy is not None
+
+
+def test_intents_are_scored_only_when_every_example_has_one(fitted: Fitted, travel_data: Data) -> None:
+    predictor = Predictor(fitted.model, fitted.featurizer, CPU)
+    dev = travel_data[1]
+    assert evaluate_examples(predictor, dev).intent_accuracy is not None
+    without_one = [*dev[:-1], Example(dev[-1].tokens, dev[-1].tags, None)]
+    scores = evaluate_examples(predictor, without_one)
+    assert scores.intent_accuracy is None
+    assert scores.slot == evaluate_examples(predictor, dev).slot
