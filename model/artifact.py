@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
@@ -31,6 +28,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from model.atomic import write_atomic, write_text_atomic
 from model.batch import Featurizer
 from model.config import ModelConfig
 from model.encoders.subword import SubwordModel
@@ -44,7 +42,6 @@ WEIGHTS = "model.safetensors"
 VOCAB = "vocab.json"
 SUBWORDS = "spm.model"
 METRICS = "metrics.json"
-_FILE_MODE = 0o644
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy")
 
 
@@ -91,22 +88,9 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
-    try:
-        write(Path(temp))
-        os.chmod(temp, _FILE_MODE)  # mkstemp makes 0600; the model is read by other users (containers)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (temporary file in the same folder, then rename)."""
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    _write_atomic(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def save_artifact(
@@ -122,12 +106,12 @@ def save_artifact(
     # The weights carry a digest of the settings and labels they were trained with, so editing
     # config.json (relabelling slots, say) cannot pass unnoticed although it has no digest itself.
     tie = {"format": "pt", "config_sha256": config_digest(model.config.to_dict())}
-    _write_atomic(folder / WEIGHTS, lambda temp: save_file(state, str(temp), metadata=tie))
+    write_atomic(folder / WEIGHTS, lambda temp: save_file(state, str(temp), metadata=tie))
     write_json(folder / VOCAB, featurizer.vocab.to_json())
     files = [WEIGHTS, VOCAB]
     if featurizer.subwords is not None:
         proto = featurizer.subwords.model_proto
-        _write_atomic(folder / SUBWORDS, lambda temp: temp.write_bytes(proto))
+        write_atomic(folder / SUBWORDS, lambda temp: temp.write_bytes(proto))
         files.append(SUBWORDS)
     if metrics is not None:
         write_json(folder / METRICS, metrics)

@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from rich.table import Table
 
+from model.atomic import write_text_atomic
 from model.spans import split_tag
 from training.data import DataError
 from training.metrics import Scores
@@ -61,27 +60,6 @@ def render_table(scores: Scores, title: str | None = None) -> Table:
     return table
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half of one.
-
-    The temporary file sits in the same folder, so ``os.replace`` is a rename on one file system. It is
-    created through ``os.open`` with mode 0o666 so the umask, not ``tempfile``'s 0o600, sets the final
-    permissions.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def write_report(scores: Scores, path: Path, extra: Mapping[str, object] | None = None) -> None:
     """Write the scores as JSON (fractions, not percentages), atomically.
 
@@ -96,7 +74,7 @@ def write_report(scores: Scores, path: Path, extra: Mapping[str, object] | None 
             raise ValueError(f"extra keys {clashes} would overwrite metrics of the same name")
         data.update(extra)
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    _write_atomically(Path(path), text)
+    write_text_atomic(Path(path), text)
 
 
 def conll_token(token: str) -> str:
@@ -144,7 +122,7 @@ def write_predictions(
             _check_tag(predicted_tag, f"utterance {index} (predicted)")
             lines.append(f"{conll_token(word)} {gold_tag} {predicted_tag}\n")
         lines.append("\n")
-    _write_atomically(Path(path), "".join(lines))
+    write_text_atomic(Path(path), "".join(lines))
 
 
 class Predictions(NamedTuple):

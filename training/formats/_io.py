@@ -9,10 +9,9 @@ atomically so an interrupted run never leaves half a training file behind.
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
+from model.atomic import write_text_atomic
 from training.data import DataError
 
 _BOM = "\ufeff"
@@ -54,20 +53,8 @@ def read_lines(path: Path) -> list[str]:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write ``text`` as UTF-8 with ``\\n`` endings, replacing ``path`` atomically.
-
-    The temporary file is opened normally (not with :func:`tempfile.mkstemp`, which creates it
-    ``0600``), so the result gets the same permissions as any other file the user creates.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with tmp.open("x", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write ``text`` as UTF-8 with ``\n`` endings, replacing ``path`` atomically."""
+    write_text_atomic(path, text)
 
 
 def check_split_name(split: str) -> None:

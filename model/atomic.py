@@ -1,0 +1,40 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+Used for everything slotfill writes (model folders, training data, reports), so an interrupted
+run cannot leave a truncated file behind. The temporary file sits in the target's folder, so
+``os.replace`` is a rename on one file system; it is opened with ``open(..., "x")`` rather than
+``tempfile.mkstemp`` (which makes it 0600), so the umask sets the permissions as for any file.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(temporary_path)``, then move the result onto ``path`` in one step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with temporary.open("xb"):
+            pass  # claim the name with the umask's permissions; ``write`` fills it
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` as UTF-8 with ``\\n`` line endings, atomically."""
+
+    def write(temporary: Path) -> None:
+        with temporary.open("w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    write_atomic(path, write)
