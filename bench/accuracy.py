@@ -165,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(train_once(dataset, seed, args.out))
             logger.info("%s", runs[-1])
             (args.out / "results.json").write_text(json.dumps(runs, indent=2))
+            if not args.no_write:  # after every run, so an interrupted benchmark still records what it did
+                write_benchmarks(runs, argv)
     print(table(runs))
-    if not args.no_write:
-        write_benchmarks(runs, argv)
     return 0
 
 

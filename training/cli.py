@@ -82,7 +82,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
-    from training.trainer import TrainConfig
+    from training.trainer import SCHEDULES, TrainConfig
 
     defaults = TrainConfig()
     group = parser.add_argument_group("optimisation")
@@ -101,6 +101,12 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=defaults.patience,
         help="stop after this many epochs without a better dev slot F1",
+    )
+    group.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=defaults.schedule,
+        help="learning-rate schedule: cosine anneals to 0 over --epochs",
     )
     group.add_argument("--seed", type=int, default=defaults.seed)
     group.add_argument(
@@ -189,6 +195,7 @@ def run_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         clip_norm=args.clip_norm,
         patience=args.patience,
+        schedule=args.schedule,
         seed=args.seed,
         device=args.device,
     )

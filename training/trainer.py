@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from model.batch import Batch, Features, Featurizer, collate
@@ -38,12 +37,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     # The lecture's remedy for exploding gradients: rescale when the global norm exceeds this.
     clip_norm: float = 5.0
-    patience: int = 8
+    patience: int = 10
     # "cosine" anneals the learning rate to 0 over ``epochs``; "constant" keeps it.
-    schedule: str = "constant"
-    # Exponential moving average of the weights (0 turns it off): dev scoring and the saved model
-    # use the average, which is smoother than the last step's weights on small data.
-    ema_decay: float = 0.0
+    schedule: str = "cosine"
     seed: int = 13
     device: str = "auto"
 
@@ -53,8 +49,6 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         for name in ("weight_decay", "clip_norm"):
@@ -132,9 +126,6 @@ class _Stepper:
         self.amp = device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.clip = config.clip_norm if config.clip_norm > 0 else float("inf")
-        self.ema: AveragedModel | None = None
-        if config.ema_decay > 0:
-            self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))  # type: ignore[no-untyped-call]
         self.scheduler = None
         if config.schedule == "cosine":
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps + 1)
@@ -159,14 +150,7 @@ class _Stepper:
         self.scaler.update()
         if self.scheduler is not None:
             self.scheduler.step()
-        if self.ema is not None:
-            self.ema.update_parameters(self.model)
         return norm
-
-    @property
-    def evaluated(self) -> SlotTagger:
-        """The weights to score and keep: the moving average when there is one."""
-        return self.ema.module if self.ema is not None else self.model  # type: ignore[return-value]
 
 
 def _train_epoch(
@@ -209,7 +193,7 @@ def fit(
     encoded = _Encoded(model, featurizer, train)
     lengths = [len(f) for f in encoded.features]
     stepper = _Stepper(model, config, device, config.epochs * -(-len(train) // config.batch_size))
-    predictor = Predictor(stepper.evaluated, featurizer, device)
+    predictor = Predictor(model, featurizer, device)
     history: list[EpochLog] = []
     best: Scores | None = None
     best_state: dict[str, torch.Tensor] = {}
@@ -219,7 +203,7 @@ def fit(
         started = time.perf_counter()
         batches = bucketed_batches(lengths, config.batch_size, generator)
         loss, norm = _train_epoch(stepper, encoded, batches, device)
-        stepper.evaluated.eval()
+        model.eval()
         scores = evaluate_examples(predictor, dev)
         entry = EpochLog(
             epoch,
@@ -234,7 +218,7 @@ def fit(
         _log_epoch(entry, log_path, on_epoch)
         if _is_better(scores, best):
             best, best_epoch = scores, epoch
-            best_state = copy.deepcopy(stepper.evaluated.state_dict())
+            best_state = copy.deepcopy(model.state_dict())
         bar.set_postfix(loss=f"{loss:.3f}", dev_f1=f"{100 * scores.slot.f1:.2f}", best_epoch=best_epoch)
         if epoch - best_epoch >= config.patience:
             logger.info("no dev improvement for %d epochs: stopping at epoch %d", config.patience, epoch)
