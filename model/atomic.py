@@ -21,7 +21,9 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     try:
         with temporary.open("xb"):
             pass  # claim the name with the umask's permissions; ``write`` fills it
+        mode = temporary.stat().st_mode
         write(temporary)
+        os.chmod(temporary, mode)  # some writers (safetensors) recreate the file as 0600
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

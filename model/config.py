@@ -14,6 +14,7 @@ from model.spans import split_tag
 
 Cell = Literal["lstm", "gru", "rnn", "irnn"]
 ENCODERS = ("word", "trigram", "spm")
+INTENT_POOLINGS = ("attention", "maxmean")
 _POSITIVE_INTS = (
     "word_dim",
     "word_min_freq",
@@ -50,6 +51,9 @@ class ModelConfig:
     bidirectional: bool = True
     dropout: float = 0.3
     crf: bool = True
+    intent_pooling: str = "attention"
+    # Compound intents ("a#b") share the scores of their parts; "" treats every label as atomic.
+    intent_separator: str = "#"
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -69,6 +73,10 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        if self.intent_pooling not in INTENT_POOLINGS:
+            raise ValueError(f"intent_pooling must be one of {INTENT_POOLINGS}, got {self.intent_pooling!r}")
+        if not isinstance(self.intent_separator, str):
+            raise ValueError(f"intent_separator must be a string, got {self.intent_separator!r}")
         for name in ("bidirectional", "crf"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")

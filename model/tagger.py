@@ -16,6 +16,7 @@ from model.batch import Batch
 from model.config import ModelConfig
 from model.crf import CRF
 from model.embedder import TokenEmbedder
+from model.intent import IntentHead
 from model.recurrent import RecurrentEncoder
 
 
@@ -53,9 +54,12 @@ class SlotTagger(nn.Module):
         self.output_dropout = nn.Dropout(config.dropout)
         self.slot_head = nn.Linear(self.encoder.output_dim, len(config.slot_tags))
         self.crf = CRF(config.slot_tags) if config.crf else None
-        # Intent reads max- and mean-pooled states: max finds the decisive word, mean the gist.
         self.intent_head = (
-            nn.Linear(2 * self.encoder.output_dim, len(config.intents)) if config.intents else None
+            IntentHead(
+                self.encoder.output_dim, config.intents, config.intent_pooling, config.intent_separator
+            )
+            if config.intents
+            else None
         )
 
     def forward(
@@ -67,9 +71,7 @@ class SlotTagger(nn.Module):
         emissions = self.slot_head(states)  # (B, T, K)
         intent_logits = None
         if self.intent_head is not None:
-            maxed = states.masked_fill(~mask.unsqueeze(2), float("-inf")).max(dim=1).values
-            mean = states.sum(dim=1) / batch.lengths.to(states.device, states.dtype).unsqueeze(1)
-            intent_logits = self.intent_head(torch.cat([maxed, mean], dim=1))  # (B, I)
+            intent_logits = self.intent_head(states, mask)  # (B, I)
         loss = None
         if tags is not None:
             loss = self._slot_loss(emissions.float(), tags, mask)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model.config import CELLS, ENCODERS, ModelConfig
+from model.config import CELLS, ENCODERS, INTENT_POOLINGS, ModelConfig
 from model.device import DEVICES
 
 logger = logging.getLogger("slotfill")
@@ -76,6 +76,15 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--trigram-buckets", type=int)
     group.add_argument("--spm-dim", type=int)
     group.add_argument("--spm-vocab-size", type=int)
+    group.add_argument(
+        "--intent-pooling",
+        choices=INTENT_POOLINGS,
+        help="how the intent head reads the words (default attention)",
+    )
+    group.add_argument(
+        "--intent-separator",
+        help="splits compound intents (a#b) into parts that share evidence (default '#'; '' turns it off)",
+    )
     group.add_argument(
         "--no-crf", dest="crf", action="store_false", default=None, help="softmax per token instead of a CRF"
     )
@@ -161,6 +170,8 @@ def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
         "spm_dim",
         "spm_vocab_size",
         "crf",
+        "intent_pooling",
+        "intent_separator",
     )
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
