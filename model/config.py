@@ -7,7 +7,7 @@ to ``config.json`` beside the weights, and is read back to rebuild exactly the s
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from model.spans import split_tag
@@ -54,7 +54,6 @@ class ModelConfig:
     intent_pooling: str = "attention"
     # Compound intents ("a#b") share the scores of their parts; "" treats every label as atomic.
     intent_separator: str = "#"
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.encoders if name not in ENCODERS]

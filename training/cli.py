@@ -22,6 +22,7 @@ logger = logging.getLogger("slotfill")
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+_LABEL_FIELDS = ("slot_tags", "intents")  # from the data, never from flags
 _MODEL_DEFAULTS = {
     f.name: f.default for f in dataclasses.fields(ModelConfig) if f.default is not dataclasses.MISSING
 }
@@ -155,24 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
-    names = (
-        "encoders",
-        "cell",
-        "hidden_size",
-        "num_layers",
-        "bidirectional",
-        "dropout",
-        "word_dropout",
-        "word_dim",
-        "word_min_freq",
-        "trigram_dim",
-        "trigram_buckets",
-        "spm_dim",
-        "spm_vocab_size",
-        "crf",
-        "intent_pooling",
-        "intent_separator",
-    )
+    names = [name for name in _MODEL_DEFAULTS if name not in _LABEL_FIELDS]
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 

@@ -74,7 +74,7 @@ def test_dict_round_trip_through_json() -> None:
         bidirectional=False,
         crf=False,
         dropout=0.0,
-        extras={"note": "x", "n": [1, 2]},
+        intent_pooling="maxmean",
     )
     data = json.loads(json.dumps(config.to_dict()))
     again = ModelConfig.from_dict(data)

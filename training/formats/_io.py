@@ -61,3 +61,15 @@ def check_split_name(split: str) -> None:
     """Refuse split names that would escape the data directory or name no file."""
     if not split or split in (".", "..") or "/" in split or "\\" in split or split != split.strip():
         raise ValueError(f"bad split name {split!r}: expected a plain name such as 'train' or 'dev'")
+
+
+def file_split_path(directory: Path, split: str, suffix: str) -> Path:
+    """``DIR/<split><suffix>``: the one-file-per-split layout of CoNLL and JSONL data."""
+    return directory / f"{split}{suffix}"
+
+
+def find_file_splits(directory: Path, suffix: str) -> dict[str, Path]:
+    """Split name -> file, for every ``*<suffix>`` file in ``directory``."""
+    if not directory.is_dir():
+        return {}
+    return {path.stem: path for path in sorted(directory.glob(f"*{suffix}")) if path.is_file()}

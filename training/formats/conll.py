@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.data import DataError, Example
-from training.formats._io import check_split_name, read_lines, write_text
+from training.formats._io import check_split_name, file_split_path, find_file_splits, read_lines, write_text
 from training.formats._validate import check_writable
 from training.formats.bio import TagError, check_policy, check_tags, log_repairs
 
@@ -29,15 +29,13 @@ _COMMENT = re.compile(r"#\s*([A-Za-z_][\w.-]*)\s*=\s*(.*?)\s*$")
 
 
 def split_path(directory: Path, split: str) -> Path:
-    """``DIR/<split>.conll``."""
-    return directory / f"{split}{SUFFIX}"
+    """``DIR/<split>{SUFFIX}``."""
+    return file_split_path(directory, split, SUFFIX)
 
 
 def find_splits(directory: Path) -> dict[str, Path]:
-    """Split name -> file, for every ``*.conll`` file in ``directory``."""
-    if not directory.is_dir():
-        return {}
-    return {path.stem: path for path in sorted(directory.glob(f"*{SUFFIX}")) if path.is_file()}
+    """Split name -> file, for every ``*{SUFFIX}`` file in ``directory``."""
+    return find_file_splits(directory, SUFFIX)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import NamedTuple
 from model.spans import Span, spans_to_tags, tags_to_spans
 from model.tokenize import Token, tokenize
 from training.data import DataError, Example
-from training.formats._io import check_split_name, read_lines, write_text
+from training.formats._io import check_split_name, file_split_path, find_file_splits, read_lines, write_text
 from training.formats._validate import check_intent, check_token, check_writable
 from training.formats.bio import check_policy
 
@@ -44,15 +44,13 @@ class _RecordError(ValueError):
 
 
 def split_path(directory: Path, split: str) -> Path:
-    """``DIR/<split>.jsonl``."""
-    return directory / f"{split}{SUFFIX}"
+    """``DIR/<split>{SUFFIX}``."""
+    return file_split_path(directory, split, SUFFIX)
 
 
 def find_splits(directory: Path) -> dict[str, Path]:
-    """Split name -> file, for every ``*.jsonl`` file in ``directory``."""
-    if not directory.is_dir():
-        return {}
-    return {path.stem: path for path in sorted(directory.glob(f"*{SUFFIX}")) if path.is_file()}
+    """Split name -> file, for every ``*{SUFFIX}`` file in ``directory``."""
+    return find_file_splits(directory, SUFFIX)
 
 
 def _json_type(value: object) -> str:
