@@ -17,6 +17,7 @@ from typing import Any
 
 from model.config import CELLS, ENCODERS, INTENT_POOLINGS, ModelConfig
 from model.device import DEVICES
+from service.cli import add_serve_parser, run_serve
 
 logger = logging.getLogger("slotfill")
 
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model", type=Path)
     predict.add_argument("texts", nargs="*", help="texts to tag (default: read lines from stdin)")
     predict.add_argument("--device", choices=DEVICES, default="auto")
+    add_serve_parser(commands)
     return parser
 
 
@@ -268,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    commands = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict}
+    commands = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "serve": run_serve}
     try:
         return commands[args.command](args)
     except (DataError, ArtifactError, OutputError) as error:

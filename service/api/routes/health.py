@@ -1,0 +1,39 @@
+"""Probes for orchestrators: always open, even when an API key is required."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.deps import StateDep
+from service.errors import APIError, error_body
+from service.schemas import ErrorResponse, HealthResponse, ReadyResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> HealthResponse:
+    return HealthResponse()
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the model is loaded, warmed up and not stuck",
+    responses={
+        503: {
+            "model": ErrorResponse,
+            "description": "Not ready: loading, shutting down, or a model call is stuck",
+            "content": {"application/json": {"example": error_body("not_ready", "the model is loading")}},
+        }
+    },
+)
+async def readyz(state: StateDep) -> ReadyResponse:
+    runtime = state.runtime
+    if runtime is None:
+        raise APIError(503, "not_ready", "the model is not loaded yet")
+    if not runtime.batcher.running:
+        raise APIError(503, "shutting_down", "the service is shutting down")
+    stuck = runtime.batcher.busy_for
+    if stuck > state.settings.request_timeout_s:
+        raise APIError(503, "stalled", f"a model call has been running for {stuck:.1f} s")
+    return ReadyResponse(model=runtime.ref)

@@ -1,0 +1,54 @@
+"""What model is being served: labels, architecture, scores and digest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from model.spans import split_tag
+from service.deps import RuntimeDep, SettingsDep
+from service.errors import COMMON_ERRORS
+from service.schemas import Limits, ModelInfo
+
+router = APIRouter(prefix="/v1", tags=["model"])
+
+
+def _slot_names(tags: tuple[str, ...]) -> list[str]:
+    names: list[str] = []
+    for tag in tags:
+        _, label = split_tag(tag)
+        if label and label not in names:
+            names.append(label)
+    return names
+
+
+@router.get("/model", summary="The loaded model", responses={401: COMMON_ERRORS[401]})
+async def model_info(runtime: RuntimeDep, settings: SettingsDep) -> ModelInfo:
+    config = runtime.predictor.config
+    meta = runtime.predictor.metadata
+    metrics: Any = meta.get("metrics") or {}
+    versions: Any = meta.get("versions") or {}
+    return ModelInfo(
+        id=runtime.ref.id,
+        version=runtime.ref.version,
+        digest=str(meta.get("digest") or ""),
+        created=runtime.ref.created,
+        slot_tags=list(config.slot_tags),
+        slots=_slot_names(config.slot_tags),
+        intents=list(config.intents),
+        encoders=list(config.encoders),
+        cell=config.cell,
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        crf=config.crf,
+        metrics=metrics if isinstance(metrics, dict) else {},
+        versions=versions if isinstance(versions, dict) else {},
+        device=str(runtime.predictor.device),
+        limits=Limits(
+            max_text_chars=settings.max_text_chars,
+            max_batch_texts=settings.max_batch_texts,
+            max_body_bytes=settings.max_body_bytes,
+        ),
+    )

@@ -1,0 +1,107 @@
+"""Tagging: one text, or a bounded batch of texts, through the shared micro-batcher."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from fastapi import APIRouter, Depends, Request
+
+from model.prediction import Parse
+from service.batcher import BatcherClosedError, InferenceTimeoutError, QueueFullError
+from service.deps import MetricsDep, RuntimeDep, SettingsDep, require_json
+from service.errors import BODY_ERRORS, COMMON_ERRORS, APIError
+from service.metrics import Metrics
+from service.schemas import ParseBatchRequest, ParseBatchResponse, ParseRequest, ParseResponse, ParseResult
+from service.settings import Settings
+from service.state import Runtime
+
+logger = logging.getLogger("slotfill.service")
+router = APIRouter(
+    prefix="/v1",
+    tags=["parse"],
+    dependencies=[Depends(require_json)],
+    responses={**COMMON_ERRORS, **BODY_ERRORS},
+)
+RETRY_AFTER = {"Retry-After": "1"}
+
+
+def _check_length(text: str, field: str, settings: Settings) -> None:
+    if len(text) > settings.max_text_chars:
+        raise APIError(
+            422,
+            "text_too_long",
+            f"{field}: {len(text)} characters; the limit is {settings.max_text_chars}",
+            field,
+        )
+
+
+def _note(request: Request, texts: Sequence[str]) -> None:
+    """What the access log may say about the texts: their count and length (the texts themselves
+    only when SLOTFILL_LOG_TEXT is on; the middleware decides)."""
+    request.state.texts = len(texts)
+    request.state.text_chars = sum(len(t) for t in texts)
+    request.state.text_values = list(texts)
+
+
+async def _tag(request: Request, runtime: Runtime, metrics: Metrics, texts: list[str]) -> list[Parse]:
+    """Run texts through the batcher, turning its failures into API errors."""
+    try:
+        return await runtime.batcher.submit(texts)
+    except QueueFullError as error:
+        metrics.rejected.labels("queue_full").inc(len(texts))
+        raise APIError(503, "overloaded", f"too busy: {error}; retry later", headers=RETRY_AFTER) from None
+    except BatcherClosedError as error:
+        metrics.rejected.labels("shutting_down").inc(len(texts))
+        raise APIError(503, "shutting_down", str(error), headers=RETRY_AFTER) from None
+    except InferenceTimeoutError as error:
+        metrics.rejected.labels("timeout").inc(len(texts))
+        raise APIError(504, "timeout", str(error)) from None
+    except Exception:
+        metrics.rejected.labels("inference_error").inc(len(texts))
+        request_id = request.state.request_id
+        logger.exception("the model failed", extra={"request_id": request_id, "texts": len(texts)})
+        raise APIError(
+            500, "inference_failed", f"the model failed on this input; request id {request_id}"
+        ) from None
+
+
+def _took_ms(begun: float) -> float:
+    return round((time.perf_counter() - begun) * 1000, 3)
+
+
+@router.post("/parse", summary="Tag one text")
+async def parse(
+    body: ParseRequest, request: Request, runtime: RuntimeDep, settings: SettingsDep, metrics: MetricsDep
+) -> ParseResponse:
+    """Tokens with offsets, one BIO tag per token, the slots (``text[start:end] == value``) and the
+    intent. Offsets count Unicode code points."""
+    begun = time.perf_counter()
+    _check_length(body.text, "text", settings)
+    _note(request, [body.text])
+    (result,) = await _tag(request, runtime, metrics, [body.text])
+    return ParseResponse.of(result, model=runtime.ref, took_ms=_took_ms(begun))
+
+
+@router.post("/parse/batch", summary="Tag several texts")
+async def parse_batch(
+    body: ParseBatchRequest, request: Request, runtime: RuntimeDep, settings: SettingsDep, metrics: MetricsDep
+) -> ParseBatchResponse:
+    """One result per text, in the order sent. The texts join the same micro-batches as single
+    requests; if any text fails the whole call fails."""
+    begun = time.perf_counter()
+    if len(body.texts) > settings.max_batch_texts:
+        raise APIError(
+            422,
+            "batch_too_large",
+            f"texts: {len(body.texts)} texts; the limit is {settings.max_batch_texts}",
+            "texts",
+        )
+    for index, text in enumerate(body.texts):
+        _check_length(text, f"texts[{index}]", settings)
+    _note(request, body.texts)
+    results = await _tag(request, runtime, metrics, body.texts)
+    return ParseBatchResponse(
+        results=[ParseResult.of(r) for r in results], model=runtime.ref, took_ms=_took_ms(begun)
+    )

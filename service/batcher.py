@@ -1,0 +1,268 @@
+"""Dynamic micro-batching: texts from concurrent requests share one model call.
+
+Requests put their texts in one queue and wait on a future per text. A single worker task takes
+the oldest texts as soon as the batch is full (``max_size`` texts or ``max_tokens`` tokens) or the
+oldest has waited ``max_wait_s``, runs the model in one dedicated thread (never on the event
+loop, and never two calls at once), and hands every text its own result. If a batch fails, its
+texts are retried one by one so only the culprit fails; every waiter gets a result or an
+exception, so nobody hangs.
+
+The window is only waited out when requests arrive together (the previous call had several
+texts, or several are queued): light traffic, one request at a time, pays no batching delay, and
+under load a model call gathers everything that arrived while the previous one ran.
+
+Backpressure: a full queue refuses new texts at once (:class:`QueueFullError`); a caller waits at most
+``timeout_s`` (:class:`InferenceTimeoutError`), and texts whose caller gave up are skipped, so a slow
+model call does not leave a backlog of work nobody waits for. ``max_size=1`` or
+``max_wait_s=0`` turn the waiting off (the second still batches whatever queued up meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+logger = logging.getLogger("slotfill.batcher")
+
+
+class QueueFullError(Exception):
+    """More texts are waiting than the queue holds; the caller should retry later."""
+
+
+class BatcherClosedError(Exception):
+    """The service is shutting down and takes no new work."""
+
+
+class InferenceTimeoutError(Exception):
+    """The texts were not tagged within the request timeout."""
+
+
+@dataclass(slots=True)
+class _Item(Generic[T]):
+    text: str
+    tokens: int
+    future: asyncio.Future[T]
+    enqueued: float
+
+
+def _resolve(item: _Item[T], result: T) -> None:
+    if not item.future.done():  # done: the caller timed out or went away
+        item.future.set_result(result)
+
+
+def _fail(item: _Item[T], error: BaseException) -> None:
+    if not item.future.done():
+        item.future.set_exception(error)
+
+
+class Batcher(Generic[T]):
+    """Gathers texts into model calls; ``predict`` maps a list of texts to one result per text."""
+
+    def __init__(
+        self,
+        predict: Callable[[list[str]], Sequence[T]],
+        *,
+        max_size: int = 32,
+        max_tokens: int = 4096,
+        max_wait_s: float = 0.002,
+        queue_limit: int = 512,
+        timeout_s: float = 5.0,
+        count_tokens: Callable[[str], int] = lambda text: len(text.split()),
+        on_batch: Callable[[int, int, float], None] | None = None,
+    ) -> None:
+        if max_size < 1 or max_tokens < 1 or queue_limit < 1 or max_wait_s < 0 or timeout_s <= 0:
+            raise ValueError("max_size, max_tokens, queue_limit and timeout_s must be positive")
+        self._predict = predict
+        self.max_size = max_size
+        self.max_tokens = max_tokens
+        self.max_wait_s = max_wait_s
+        self.queue_limit = queue_limit
+        self.timeout_s = timeout_s
+        self._count_tokens = count_tokens
+        self._on_batch = on_batch
+        self._pending: deque[_Item[T]] = deque()
+        self._arrived = asyncio.Event()
+        self._closed = False
+        self._busy_since: float | None = None
+        self._last_size = 0
+        self._worker: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def depth(self) -> int:
+        """Texts waiting for the model (including some whose caller already gave up)."""
+        return len(self._pending)
+
+    @property
+    def busy_for(self) -> float:
+        """Seconds the running model call has taken so far; 0 when the model is idle."""
+        if self._busy_since is None:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._busy_since
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None and not self._worker.done() and not self._closed
+
+    async def start(self) -> None:
+        if self._worker is not None:
+            raise RuntimeError("the batcher is already started")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slotfill-model")
+        self._worker = asyncio.create_task(self._run(), name="slotfill-batcher")
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Refuse new texts, finish the queued ones (up to ``grace_s``), then stop the thread."""
+        self._closed = True
+        self._arrived.set()
+        if self._worker is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._worker), grace_s)
+            except TimeoutError:
+                self._worker.cancel()
+                await asyncio.gather(self._worker, return_exceptions=True)
+        while self._pending:
+            _fail(self._pending.popleft(), BatcherClosedError("the service is shutting down"))
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def submit(self, texts: Sequence[str]) -> list[T]:
+        """Results for ``texts``, in order.
+
+        Raises QueueFullError, BatcherClosedError, InferenceTimeoutError, or the error ``predict`` raised.
+        """
+        if self._closed:
+            raise BatcherClosedError("the service is shutting down")
+        if not texts:
+            return []
+        if self._worker is None or self._worker.done():
+            raise RuntimeError("the batcher is not running")
+        if len(self._pending) + len(texts) > self.queue_limit:
+            raise QueueFullError(f"{len(self._pending)} texts are already waiting (limit {self.queue_limit})")
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        items = [_Item(text, self._count_tokens(text), loop.create_future(), now) for text in texts]
+        self._pending.extend(items)
+        self._arrived.set()
+        futures = [item.future for item in items]
+        try:
+            _, unfinished = await asyncio.wait(futures, timeout=self.timeout_s)
+            if unfinished:
+                raise InferenceTimeoutError(f"the model did not answer within {self.timeout_s:g} s")
+            return [future.result() for future in futures]
+        finally:
+            if not all(future.done() for future in futures):
+                for future in futures:
+                    future.cancel()
+                self._pending = deque(item for item in self._pending if not item.future.done())
+
+    # The worker ---------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._next_batch()
+            if not batch:
+                return
+            try:
+                await self._dispatch(batch)
+            except Exception as error:  # a bug here must not kill the worker and hang everyone
+                logger.exception("batch dispatch failed")
+                for item in batch:
+                    _fail(item, error)
+
+    def _plan(self) -> tuple[int, bool]:
+        """How many live texts from the head go in the next batch, and whether that batch is full."""
+        count = tokens = 0
+        for item in self._pending:
+            if item.future.done():
+                continue
+            if count == self.max_size or (count and tokens + item.tokens > self.max_tokens):
+                return count, True
+            count += 1
+            tokens += item.tokens
+        return count, count == self.max_size
+
+    async def _next_batch(self) -> list[_Item[T]]:
+        loop = asyncio.get_running_loop()
+        while True:
+            while self._pending and self._pending[0].future.done():
+                self._pending.popleft()
+            if not self._pending:
+                if self._closed:
+                    return []
+                self._arrived.clear()
+                await self._arrived.wait()
+                continue
+            deadline = self._pending[0].enqueued + self.max_wait_s
+            while self._worth_waiting() and not self._plan()[1]:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                self._arrived.clear()
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), remaining)
+                except TimeoutError:
+                    break
+            batch = self._take()
+            if batch:
+                return batch
+
+    def _worth_waiting(self) -> bool:
+        """Wait for company only when requests come together: the last call had several texts, or
+        several are queued. A lone request after a lone one goes straight to the model."""
+        if self._closed or self.max_wait_s <= 0:
+            return False
+        return self._last_size > 1 or len(self._pending) > 1
+
+    def _take(self) -> list[_Item[T]]:
+        count, _ = self._plan()
+        batch: list[_Item[T]] = []
+        while len(batch) < count:
+            item = self._pending.popleft()
+            if not item.future.done():
+                batch.append(item)
+        return batch
+
+    async def _dispatch(self, batch: list[_Item[T]]) -> None:
+        loop = asyncio.get_running_loop()
+        started = self._busy_since = loop.time()
+        self._last_size = len(batch)
+        try:
+            results = await loop.run_in_executor(self._executor, self._call, [i.text for i in batch])
+        except Exception as error:
+            if len(batch) == 1:
+                _fail(batch[0], error)
+            else:
+                logger.warning("a batch of %d failed (%r); retrying its texts one by one", len(batch), error)
+                await self._one_by_one(batch)
+        else:
+            for item, result in zip(batch, results, strict=True):
+                _resolve(item, result)
+        finally:
+            self._busy_since = None
+        if self._on_batch is not None:
+            self._on_batch(len(batch), sum(i.tokens for i in batch), loop.time() - started)
+
+    async def _one_by_one(self, batch: list[_Item[T]]) -> None:
+        loop = asyncio.get_running_loop()
+        for item in batch:
+            if item.future.done():
+                continue
+            self._busy_since = loop.time()
+            try:
+                (result,) = await loop.run_in_executor(self._executor, self._call, [item.text])
+            except Exception as error:
+                _fail(item, error)
+            else:
+                _resolve(item, result)
+
+    def _call(self, texts: list[str]) -> list[T]:
+        results = list(self._predict(texts))
+        if len(results) != len(texts):
+            raise RuntimeError(f"the model returned {len(results)} results for {len(texts)} texts")
+        return results

@@ -1,0 +1,112 @@
+"""``slotfill serve MODEL_DIR``: check the settings and the model folder, then run uvicorn.
+
+Everything that can be wrong (settings, model folder, device) is found before the port is bound,
+and ends with one ``slotfill: error: ...`` line and a non-zero exit status. Only argparse is
+imported here at module level, so ``slotfill --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535, got {port}")
+    return port
+
+
+def _workers(value: str) -> int:
+    workers = int(value)
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"need at least 1 worker, got {workers}")
+    return workers
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", type=Path, help="model folder written by `slotfill train`")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: all interfaces)")
+    parser.add_argument("--port", type=_port, default=8000)
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="processes, each with its own model copy and metrics (default 1)",
+    )
+    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: SLOTFILL_DEVICE or auto)")
+    parser.epilog = (
+        "Other settings come from SLOTFILL_* environment variables (see README: service), e.g. "
+        "SLOTFILL_API_KEY, SLOTFILL_MAX_TEXT_CHARS, SLOTFILL_BATCH_WAIT_MS, SLOTFILL_LOG_FORMAT."
+    )
+
+
+def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``serve`` subcommand to ``slotfill``'s subparsers."""
+    serve: argparse.ArgumentParser = subparsers.add_parser("serve", help="run the REST API on a model folder")
+    add_serve_arguments(serve)
+    return serve
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Validate, load the model once (errors before binding), then serve until SIGINT/SIGTERM.
+
+    Raises SettingsError (a ValueError) for bad settings and ArtifactError for a bad model folder.
+    """
+    import uvicorn
+
+    from model.predictor import Predictor
+    from service.log import configure_logging
+    from service.main import create_app
+    from service.settings import load_settings
+
+    overrides: dict[str, Any] = {"model_path": args.model}
+    if args.device is not None:
+        overrides["device"] = args.device
+    settings = load_settings(**overrides)
+    predictor = Predictor.load(settings.model_path, settings.device)
+    configure_logging(settings.log_format, settings.log_level)
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
+    }
+    if args.workers == 1:
+        uvicorn.run(create_app(settings, predictor), **options)
+    else:
+        # Each worker process builds its own app from the environment.
+        del predictor
+        os.environ["SLOTFILL_MODEL_PATH"] = str(settings.model_path.resolve())
+        os.environ["SLOTFILL_DEVICE"] = settings.device
+        uvicorn.run("service.main:create_app", factory=True, workers=args.workers, **options)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m service MODEL_DIR ...``: the same as ``slotfill serve``."""
+    from model.artifact import ArtifactError
+
+    parser = argparse.ArgumentParser(prog="slotfill serve", description="Run the slotfill REST API.")
+    add_serve_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_serve(args)
+    except ArtifactError as error:
+        print(f"slotfill: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except ValueError as error:
+        print(f"slotfill: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,63 @@
+"""The slotfill REST service: wiring only. ``create_app()`` is also uvicorn's factory
+(``uvicorn service.main:create_app --factory``), reading its settings from ``SLOTFILL_*``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import Depends, FastAPI
+
+from model.predictor import Predictor
+from service.api.routes import health, metrics, model, parse
+from service.errors import install_error_handlers
+from service.log import configure_logging
+from service.metrics import Metrics
+from service.middleware import RequestMiddleware
+from service.openapi import DESCRIPTION, install_openapi
+from service.security import require_api_key
+from service.settings import Settings, load_settings
+from service.state import ServiceState
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ServiceState = app.state.slotfill
+    await state.start()
+    try:
+        yield
+    finally:
+        await state.stop()
+
+
+def _version() -> str:
+    try:
+        return metadata.version("slotfill")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def create_app(settings: Settings | None = None, predictor: Predictor | None = None) -> FastAPI:
+    """The app for ``settings`` (default: from the environment, with logging set up as they say).
+    ``predictor``, when given, is used instead of loading ``settings.model_path`` again."""
+    if settings is None:
+        settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level)
+    state = ServiceState(settings, Metrics(), predictor)
+    app = FastAPI(title="slotfill", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    app.state.slotfill = state
+    install_error_handlers(app)
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        log_text=settings.log_text,
+    )
+    auth = [Depends(require_api_key)] if settings.api_key is not None else []
+    app.include_router(health.router)
+    app.include_router(parse.router, dependencies=auth)
+    app.include_router(model.router, dependencies=auth)
+    app.include_router(metrics.router, dependencies=auth)
+    install_openapi(app, settings)
+    return app

@@ -1,0 +1,124 @@
+"""The one ASGI middleware around every request: request id, body size limit, access log, metrics,
+and a JSON 500 (never a stack trace) for anything unexpected.
+
+Plain ASGI rather than ``BaseHTTPMiddleware``: it adds no task per request and never buffers bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import error_response
+from service.log import access_logger
+from service.metrics import Metrics
+
+logger = logging.getLogger("slotfill.service")
+REQUEST_ID = "X-Request-ID"
+_REQUEST_ID_BYTES = REQUEST_ID.lower().encode("latin-1")
+_SAFE_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
+
+
+class BodyTooLargeError(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is over the {limit} byte limit")
+
+
+def request_id_of(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is short and plain (safe to log and echo), else a new one."""
+    for name, value in scope["headers"]:
+        if name == _REQUEST_ID_BYTES and _SAFE_ID.fullmatch(value):
+            return str(value.decode("latin-1"))
+    return uuid.uuid4().hex
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int, log_text: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.log_text = log_text
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        begun = time.perf_counter()
+        request_id = request_id_of(scope)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID] = request_id
+            await send(message)
+
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise BodyTooLargeError(self.max_body_bytes)
+            return message
+
+        try:
+            length = _content_length(scope)
+            if length is not None and length > self.max_body_bytes:
+                raise BodyTooLargeError(self.max_body_bytes)
+            await self.app(scope, receive_limited, send_with_id)
+        except BodyTooLargeError as error:
+            if not started:
+                await error_response(413, "body_too_large", str(error.detail))(scope, receive, send_with_id)
+        except Exception:
+            logger.exception("unhandled error", extra={"request_id": request_id})
+            if not started:
+                response = error_response(
+                    500, "internal_error", f"internal error; quote request id {request_id} when reporting it"
+                )
+                await response(scope, receive, send_with_id)
+        finally:
+            self._record(scope, state, status, time.perf_counter() - begun)
+
+    def _record(self, scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        self.metrics.observe_request(scope["method"], template, status, seconds)
+        fields: dict[str, Any] = {
+            "request_id": state["request_id"],
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+        }
+        for key in ("texts", "text_chars"):
+            if key in state:
+                fields[key] = state[key]
+        if self.log_text and "text_values" in state:
+            fields["text"] = state["text_values"]
+        access_logger.info(
+            "%s %s %d %.1fms", scope["method"], scope["path"], status, seconds * 1000, extra=fields
+        )

@@ -1,0 +1,106 @@
+"""What the lifespan builds and the routes use: the loaded model, its batcher and its metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import torch
+
+from model.artifact import ArtifactError
+from model.prediction import Parse
+from model.predictor import Predictor
+from model.tokenize import tokenize
+from service.batcher import Batcher
+from service.metrics import Metrics
+from service.schemas import EXAMPLE_TEXT, ModelRef
+from service.settings import Settings
+
+logger = logging.getLogger("slotfill.service")
+
+
+def model_ref(predictor: Predictor) -> ModelRef:
+    """The model's id (folder name) and version (short weights digest) as the API reports them."""
+    meta = predictor.metadata
+    digest = str(meta.get("digest") or "")
+    created = meta.get("created")
+    return ModelRef(
+        id=str(meta.get("id") or "unknown"),
+        version=digest[:12] or "unknown",
+        created=str(created) if created else None,
+    )
+
+
+def count_tokens(text: str) -> int:
+    return len(tokenize(text))
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A loaded, warmed-up model and the batcher in front of it."""
+
+    predictor: Predictor
+    batcher: Batcher[Parse]
+    ref: ModelRef
+
+
+class ServiceState:
+    """Lives in ``app.state.slotfill``; ``runtime`` is None until the lifespan has loaded the model."""
+
+    def __init__(self, settings: Settings, metrics: Metrics, preloaded: Predictor | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.runtime: Runtime | None = None
+        self._preloaded = preloaded
+
+    async def start(self) -> None:
+        """Load (unless preloaded) and warm up the model, then start the batcher in front of it."""
+        begun = time.perf_counter()
+        torch.set_num_threads(self.settings.torch_threads)
+        predictor = self._preloaded or await self._load()
+        self._preloaded = None
+        # Warm-up: the first calls allocate memory and pick kernels; no request should wait for that.
+        for size in (1, min(4, self.settings.batch_max_size)):
+            await asyncio.to_thread(predictor.parse_batch, [EXAMPLE_TEXT] * size)
+        batcher = self._batcher(predictor)
+        await batcher.start()
+        ref = model_ref(predictor)
+        self.metrics.watch_queue(lambda: batcher.depth)
+        self.metrics.model_info.labels(ref.id, ref.version).set(1)
+        self.runtime = Runtime(predictor, batcher, ref)
+        logger.info(
+            "model %s (version %s) ready on %s in %.2f s",
+            ref.id,
+            ref.version,
+            predictor.device,
+            time.perf_counter() - begun,
+            extra={"model_id": ref.id, "version": ref.version, "device": str(predictor.device)},
+        )
+
+    async def _load(self) -> Predictor:
+        try:
+            return await asyncio.to_thread(Predictor.load, self.settings.model_path, self.settings.device)
+        except (ArtifactError, ValueError) as error:
+            logger.error("cannot load the model: %s", error)
+            raise
+
+    def _batcher(self, predictor: Predictor) -> Batcher[Parse]:
+        settings = self.settings
+        return Batcher(
+            predictor.parse_batch,
+            max_size=settings.batch_max_size,
+            max_tokens=settings.batch_max_tokens,
+            max_wait_s=settings.batch_wait_ms / 1000,
+            queue_limit=settings.queue_limit,
+            timeout_s=settings.request_timeout_s,
+            count_tokens=count_tokens,
+            on_batch=self.metrics.observe_batch,
+        )
+
+    async def stop(self) -> None:
+        """Finish queued texts, then release the model thread (uvicorn has drained the requests)."""
+        if self.runtime is not None:
+            await self.runtime.batcher.stop(grace_s=self.settings.request_timeout_s)
+            logger.info("model %s stopped", self.runtime.ref.id)

@@ -1,0 +1,52 @@
+"""Fixtures for the service tests: settings on the session's tiny model, and apps built from them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from model.predictor import Predictor
+from service.main import create_app
+from service.settings import Settings
+
+SettingsFactory = Callable[..., Settings]
+AppFactory = Callable[..., FastAPI]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No SLOTFILL_* variable of the machine running the tests leaks into them."""
+    for name in list(os.environ):
+        if name.upper().startswith("SLOTFILL_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def make_settings(tiny_model_dir: Path) -> SettingsFactory:
+    def make(**overrides: Any) -> Settings:
+        return Settings(**{"model_path": tiny_model_dir, "log_format": "text", **overrides})
+
+    return make
+
+
+@pytest.fixture
+def make_app(make_settings: SettingsFactory, tiny_predictor: Predictor) -> AppFactory:
+    """An app on the tiny model (already loaded, so building one costs milliseconds)."""
+
+    def make(predictor: Predictor | None = None, **overrides: Any) -> FastAPI:
+        return create_app(make_settings(**overrides), predictor or tiny_predictor)
+
+    return make
+
+
+@pytest.fixture
+def client(make_app: AppFactory) -> Iterator[TestClient]:
+    """A started app (lifespan run: model warmed up, batcher running) with default settings."""
+    with TestClient(make_app()) as started:
+        yield started

@@ -1,0 +1,249 @@
+"""The micro-batcher without a model: a fake ``predict`` records every call it gets."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+import pytest
+
+from service.batcher import (
+    Batcher,
+    BatcherClosedError,
+    InferenceTimeoutError,
+    QueueFullError,
+)
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(asyncio.wait_for(coroutine, 20))
+
+
+class Recorder:
+    """A predict function: upper-cases texts, remembers each call, can fail or block on demand."""
+
+    def __init__(self, fail_on: str | None = None, delay_s: float = 0.0) -> None:
+        self.calls: list[list[str]] = []
+        self.fail_on = fail_on
+        self.delay_s = delay_s
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, texts: list[str]) -> list[str]:
+        self.calls.append(list(texts))
+        self.gate.wait(10)
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if self.fail_on is not None and self.fail_on in texts:
+            raise ValueError(f"cannot tag {self.fail_on!r}")
+        return [text.upper() for text in texts]
+
+
+async def with_batcher(
+    predict: Callable[[list[str]], list[str]],
+    body: Callable[[Batcher[str]], Awaitable[T]],
+    **options: Any,
+) -> T:
+    batcher: Batcher[str] = Batcher(predict, **options)
+    await batcher.start()
+    try:
+        return await body(batcher)
+    finally:
+        await batcher.stop(grace_s=2)
+
+
+def test_concurrent_callers_share_calls_and_get_their_own_results() -> None:
+    recorder = Recorder()
+
+    async def body(batcher: Batcher[str]) -> list[list[str]]:
+        requests = [[f"text {i}"] if i % 3 else [f"text {i}", f"more {i}"] for i in range(40)]
+        return await asyncio.gather(*(batcher.submit(texts) for texts in requests))
+
+    answers = run(with_batcher(recorder, body, max_size=8, max_wait_s=0.05))
+    for i, answer in enumerate(answers):
+        assert answer == ([f"TEXT {i}"] if i % 3 else [f"TEXT {i}", f"MORE {i}"])
+    assert max(len(call) for call in recorder.calls) == 8
+    assert len(recorder.calls) < 40
+    assert sorted(t for call in recorder.calls for t in call) == sorted(
+        t for i in range(40) for t in ([f"text {i}"] if i % 3 else [f"text {i}", f"more {i}"])
+    )
+
+
+def test_an_exception_reaches_every_waiter() -> None:
+    def broken(texts: list[str]) -> list[str]:
+        raise RuntimeError("model exploded")
+
+    async def body(batcher: Batcher[str]) -> list[Any]:
+        return await asyncio.gather(*(batcher.submit([f"t{i}"]) for i in range(10)), return_exceptions=True)
+
+    outcomes = run(with_batcher(broken, body, max_size=4, max_wait_s=0.02))
+    assert all(isinstance(o, RuntimeError) and "model exploded" in str(o) for o in outcomes)
+
+
+def test_a_failing_text_fails_alone_not_its_batch_mates() -> None:
+    recorder = Recorder(fail_on="poison")
+
+    async def body(batcher: Batcher[str]) -> list[Any]:
+        texts = ["a", "b", "poison", "c"]
+        return await asyncio.gather(*(batcher.submit([t]) for t in texts), return_exceptions=True)
+
+    outcomes = run(with_batcher(recorder, body, max_size=8, max_wait_s=0.05))
+    assert outcomes[:2] == [["A"], ["B"]] and outcomes[3] == ["C"]
+    assert isinstance(outcomes[2], ValueError)
+    assert ["a", "b", "poison", "c"] in recorder.calls  # batched first, then retried one by one
+
+
+def test_wrong_number_of_results_is_an_error_for_everyone() -> None:
+    async def body(batcher: Batcher[str]) -> list[Any]:
+        return await asyncio.gather(*(batcher.submit([t]) for t in "xy"), return_exceptions=True)
+
+    outcomes = run(with_batcher(lambda texts: [], body, max_size=2, max_wait_s=0.05))
+    assert isinstance(outcomes[0], RuntimeError) and "results for" in str(outcomes[0])
+
+
+def test_full_queue_refuses_at_once() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()  # the model call blocks until the test opens the gate
+
+    async def body(batcher: Batcher[str]) -> None:
+        first = asyncio.create_task(batcher.submit(["busy"]))
+        while not recorder.calls:
+            await asyncio.sleep(0.001)
+        queued = [asyncio.create_task(batcher.submit([f"q{i}"])) for i in range(3)]
+        await asyncio.sleep(0)
+        assert batcher.depth == 3
+        begun = time.perf_counter()
+        with pytest.raises(QueueFullError):
+            await batcher.submit(["one too many"])
+        with pytest.raises(QueueFullError):  # all or nothing: two texts do not fit either
+            await batcher.submit(["x", "y"])
+        assert time.perf_counter() - begun < 0.1
+        recorder.gate.set()
+        assert await first == ["BUSY"]
+        assert [await q for q in queued] == [["Q0"], ["Q1"], ["Q2"]]
+
+    run(with_batcher(recorder, body, max_size=4, max_wait_s=0, queue_limit=3))
+
+
+def test_token_budget_and_size_bound_each_call() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+    texts = ["a b c", "d e", "f", "g h i j", "k", "l m n o p q r", "s", "t", "u", "v"]
+
+    async def body(batcher: Batcher[str]) -> None:
+        first = asyncio.create_task(batcher.submit(["start"]))
+        while not recorder.calls:
+            await asyncio.sleep(0.001)
+        rest = [asyncio.create_task(batcher.submit([t])) for t in texts]
+        await asyncio.sleep(0.01)
+        recorder.gate.set()
+        await first
+        assert [await r for r in rest] == [[t.upper()] for t in texts]
+
+    run(with_batcher(recorder, body, max_size=3, max_tokens=5, max_wait_s=0.01))
+    for call in recorder.calls[1:]:
+        assert len(call) <= 3
+        assert len(call) == 1 or sum(len(t.split()) for t in call) <= 5
+    assert ["l m n o p q r"] in recorder.calls  # over budget alone: still tagged, by itself
+    assert [t for call in recorder.calls[1:] for t in call] == texts  # first come, first served
+
+
+def test_a_slow_call_times_out_and_later_requests_still_work() -> None:
+    recorder = Recorder(delay_s=0.3)
+
+    async def body(batcher: Batcher[str]) -> None:
+        slow = asyncio.create_task(batcher.submit(["slow"]))
+        while not recorder.calls:
+            await asyncio.sleep(0.001)
+        queued = asyncio.create_task(batcher.submit(["gives up"]))
+        with pytest.raises(InferenceTimeoutError):
+            await slow
+        with pytest.raises(InferenceTimeoutError):
+            await queued
+        assert batcher.depth == 0  # the abandoned text left the queue
+        assert batcher.busy_for > 0  # the slow call still runs on the model thread
+        recorder.delay_s = 0.0
+        while batcher.busy_for:
+            await asyncio.sleep(0.01)
+        assert await batcher.submit(["later"]) == ["LATER"]
+
+    run(with_batcher(recorder, body, max_size=4, max_wait_s=0, timeout_s=0.1))
+    assert ["gives up"] not in recorder.calls  # nobody waited for it, so the model never ran it
+
+
+def test_no_wait_mode_still_batches_what_queued_during_a_call() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+
+    async def body(batcher: Batcher[str]) -> None:
+        first = asyncio.create_task(batcher.submit(["first"]))
+        while not recorder.calls:
+            await asyncio.sleep(0.001)
+        rest = [asyncio.create_task(batcher.submit([str(i)])) for i in range(5)]
+        await asyncio.sleep(0.01)
+        recorder.gate.set()
+        await first
+        await asyncio.gather(*rest)
+
+    run(with_batcher(recorder, body, max_size=32, max_wait_s=0))
+    assert recorder.calls == [["first"], ["0", "1", "2", "3", "4"]]
+
+
+def test_a_lone_request_does_not_wait_for_company() -> None:
+    recorder = Recorder()
+
+    async def body(batcher: Batcher[str]) -> tuple[float, list[list[str]]]:
+        begun = time.perf_counter()
+        for i in range(3):  # one at a time: straight to the model, no 0.5 s window each
+            assert await batcher.submit([str(i)]) == [str(i)]
+        alone = time.perf_counter() - begun
+        together = await asyncio.gather(*(batcher.submit([f"t{i}"]) for i in range(4)))
+        return alone, together
+
+    alone, together = run(with_batcher(recorder, body, max_size=8, max_wait_s=0.5))
+    assert alone < 0.3
+    assert together == [["T0"], ["T1"], ["T2"], ["T3"]]
+    assert recorder.calls[3:] == [["t0", "t1", "t2", "t3"]]  # a burst still shares one call
+
+
+def test_max_size_one_turns_batching_off() -> None:
+    recorder = Recorder()
+
+    async def body(batcher: Batcher[str]) -> list[list[str]]:
+        return await asyncio.gather(*(batcher.submit([str(i)]) for i in range(6)))
+
+    assert run(with_batcher(recorder, body, max_size=1, max_wait_s=0.05)) == [[str(i)] for i in range(6)]
+    assert all(len(call) == 1 for call in recorder.calls)
+
+
+def test_stop_finishes_queued_texts_then_refuses_new_ones() -> None:
+    recorder = Recorder()
+
+    async def body() -> None:
+        batcher: Batcher[str] = Batcher(recorder, max_size=4, max_wait_s=0.5)
+        await batcher.start()
+        waiting = [asyncio.create_task(batcher.submit([str(i)])) for i in range(3)]
+        await asyncio.sleep(0.01)
+        await batcher.stop()  # does not wait out the 0.5 s window: it dispatches at once
+        assert [await w for w in waiting] == [["0"], ["1"], ["2"]]
+        assert not batcher.running
+        with pytest.raises(BatcherClosedError):
+            await batcher.submit(["late"])
+
+    begun = time.perf_counter()
+    run(body())
+    assert time.perf_counter() - begun < 0.4
+
+
+def test_empty_submit_and_bad_options() -> None:
+    async def body(batcher: Batcher[str]) -> list[str]:
+        return await batcher.submit([])
+
+    assert run(with_batcher(Recorder(), body)) == []
+    with pytest.raises(ValueError, match="positive"):
+        Batcher(Recorder(), max_size=0)

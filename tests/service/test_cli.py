@@ -1,0 +1,129 @@
+"""``slotfill serve``: everything wrong is found before the port is bound, in one line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from service import cli
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    logging.getLogger("uvicorn.access").disabled = False
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, Any]]]:
+    """Replaces uvicorn.run: a test fails if a server would have been started by mistake."""
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: calls.append((app, options)))
+    return calls
+
+
+def test_a_missing_model_folder_fails_before_binding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], uvicorn_calls: list[Any]
+) -> None:
+    assert cli.main([str(tmp_path / "nowhere")]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert err == f"slotfill: error: {tmp_path / 'nowhere'}: no such model folder\n"
+    assert uvicorn_calls == []
+
+
+def test_a_tampered_model_folder_is_named(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], uvicorn_calls: list[Any]
+) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "vocab.json").write_text('["<pad>", "<unk>", "taipei"]')
+    assert cli.main([str(folder)]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert err.startswith("slotfill: error: ") and "vocab.json" in err and err.count("\n") == 1
+    assert uvicorn_calls == []
+
+
+def test_bad_settings_fail_before_binding(
+    tiny_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[Any],
+) -> None:
+    monkeypatch.setenv("SLOTFILL_MAX_BATCH_TEXTS", "lots")
+    assert cli.main([str(tiny_model_dir)]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("slotfill: error: invalid settings: SLOTFILL_MAX_BATCH_TEXTS") and err.count("\n") == 1
+    )
+    assert uvicorn_calls == []
+
+
+def test_bad_device_and_options(
+    tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], uvicorn_calls: list[Any]
+) -> None:
+    assert cli.main([str(tiny_model_dir), "--device", "tpu"]) == cli.EXIT_USAGE
+    assert "SLOTFILL_DEVICE: device must be one of" in capsys.readouterr().err
+    for bad in (["--port", "70000"], ["--workers", "0"], ["--port", "http"]):
+        with pytest.raises(SystemExit) as caught:
+            cli.main([str(tiny_model_dir), *bad])
+        assert caught.value.code == 2
+    assert uvicorn_calls == []
+
+
+def test_one_worker_serves_the_loaded_model(tiny_model_dir: Path, uvicorn_calls: list[Any]) -> None:
+    assert cli.main([str(tiny_model_dir), "--host", "0.0.0.0", "--port", "9123", "--device", "cpu"]) == 0
+    ((app, options),) = uvicorn_calls
+    assert isinstance(app, FastAPI)
+    assert app.state.slotfill.settings.device == "cpu"
+    assert options["host"] == "0.0.0.0" and options["port"] == 9123
+    assert options["log_config"] is None and options["access_log"] is False
+    assert options["timeout_graceful_shutdown"] == 30
+    assert "workers" not in options
+
+
+def test_several_workers_use_the_factory(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, uvicorn_calls: list[Any]
+) -> None:
+    import os
+
+    monkeypatch.setenv("SLOTFILL_MODEL_PATH", "restored after the test")
+    monkeypatch.setenv("SLOTFILL_DEVICE", "auto")
+    assert cli.main([str(tiny_model_dir), "--workers", "3", "--device", "cpu"]) == 0
+    ((app, options),) = uvicorn_calls
+    assert app == "service.main:create_app" and options["factory"] is True and options["workers"] == 3
+    assert os.environ["SLOTFILL_MODEL_PATH"] == str(tiny_model_dir.resolve())
+    assert os.environ["SLOTFILL_DEVICE"] == "cpu"
+
+    from service.main import create_app
+
+    assert create_app().state.slotfill.settings.model_path == tiny_model_dir.resolve()
+
+
+def test_the_factory_refuses_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.main import create_app
+    from service.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="SLOTFILL_MODEL_PATH"):
+        create_app()
+
+
+def test_serve_subcommand_of_slotfill(tiny_model_dir: Path, uvicorn_calls: list[Any]) -> None:
+    from training import cli as slotfill_cli
+
+    parser = slotfill_cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if "serve" not in commands.choices:
+        pytest.skip("training/cli.py does not wire `slotfill serve` yet (see service/cli.py)")
+    assert slotfill_cli.main(["serve", str(tiny_model_dir), "--port", "9124"]) == 0
+    assert uvicorn_calls[0][1]["port"] == 9124

@@ -1,0 +1,148 @@
+"""The real thing: ``python -m service`` (what ``slotfill serve`` runs) on a free loopback port,
+spoken to over HTTP, then stopped with SIGTERM while requests are in flight."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGTERM")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def lines(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(30)
+
+
+def start_server(model: Path, log: Path, **settings: str) -> Server:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("SLOTFILL_")}
+    env.update({f"SLOTFILL_{k.upper()}": v for k, v in settings.items()})
+    env["PYTHONPATH"] = str(ROOT)
+    handle: IO[bytes] = log.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", str(model), "--port", str(port), "--device", "cpu"],
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"server not ready in 60 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tiny_model_dir, tmp_path_factory.mktemp("live") / "server.log")
+    yield running
+    running.stop()
+
+
+def test_parse_over_http(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        response = client.post(
+            "/v1/parse", json={"text": "arrive Taipei on November 2nd"}, headers={"X-Request-ID": "live-1"}
+        )
+        assert response.status_code == 200
+        assert response.headers["x-request-id"] == "live-1"
+        assert "server" not in response.headers  # no software banner
+        body = response.json()
+        assert [(s["slot"], s["value"]) for s in body["slots"]] == [
+            ("dest", "Taipei"),
+            ("time", "November 2nd"),
+        ]
+        batch = client.post("/v1/parse/batch", json={"texts": ["leave boston", "fly to 東京 😀"]})
+        assert [r["text"] for r in batch.json()["results"]] == ["leave boston", "fly to 東京 😀"]
+        bad = client.post("/v1/parse", content=b"{", headers={"Content-Type": "application/json"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/v1/model").json()["id"] == "model"
+        assert 'route="/v1/parse",status="200"' in client.get("/metrics").text
+
+
+def test_logs_are_json_lines_without_user_text(server: Server) -> None:
+    secret = "leave paris, card number 4111 1111 1111 1111"
+    httpx.post(
+        f"{server.url}/v1/parse", json={"text": secret}, headers={"X-Request-ID": "live-2"}, timeout=10
+    )
+    time.sleep(0.2)
+    text = server.log.read_text()
+    assert "4111" not in text
+    lines = server.lines()
+    access = [
+        line for line in lines if line["logger"] == "slotfill.access" and line.get("request_id") == "live-2"
+    ]
+    assert len(access) == 1
+    assert access[0]["status"] == 200 and access[0]["text_chars"] == len(secret)
+    assert access[0]["method"] == "POST" and access[0]["path"] == "/v1/parse"
+    assert any("ready" in str(line["message"]) for line in lines)
+    assert all(line["level"] in ("debug", "info", "warning", "error") for line in lines)
+
+
+def test_sigterm_lets_requests_in_flight_finish(tiny_model_dir: Path, tmp_path: Path) -> None:
+    # A 400 ms batching window keeps the texts waiting inside the service when SIGTERM arrives
+    # (two texts per request, so the batcher does wait the window out).
+    server = start_server(tiny_model_dir, tmp_path / "server.log", batch_wait_ms="400")
+    statuses: list[int] = []
+    took: list[float] = []
+
+    def call(i: int) -> None:
+        texts = [f"leave boston {i}", f"arrive paris {i}"]
+        response = httpx.post(f"{server.url}/v1/parse/batch", json={"texts": texts}, timeout=10)
+        statuses.append(response.status_code)
+        took.append(response.json()["took_ms"])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(5)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.15)
+    server.process.send_signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join(15)
+    assert statuses == [200] * 5
+    assert min(took) > 200  # they were waiting when the signal came
+    # uvicorn re-raises the signal once it has shut down cleanly, so the status says "terminated".
+    assert server.stop() in (0, -signal.SIGTERM)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server.url}/healthz", timeout=1)
+    assert any("stopped" in str(line["message"]) for line in server.lines())
