@@ -11,7 +11,7 @@ scatter of F1 against throughput into ``bench/peers.png``.
 
     python bench/peers.py                                   # ATIS and SNIPS, all three systems
     python bench/peers.py --datasets atis --systems crf slotfill
-    python bench/peers.py --quick --out /tmp/peers          # smoke test: subsets, 1 epoch, no write
+    python bench/peers.py --quick --out runs/peers-quick   # smoke test: subsets, 1 epoch, no write
 """
 
 from __future__ import annotations
