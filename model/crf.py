@@ -127,4 +127,5 @@ class CRF(nn.Module):
             betas.append(beta)
         log_z = torch.logsumexp(alphas[-1] + end, dim=1, keepdim=True)
         joint = torch.stack([a + b for a, b in zip(alphas, betas[::-1], strict=True)], dim=1)
-        return (joint - log_z.unsqueeze(1)).exp()
+        # Rounding in the rescaled sums can overshoot 1 by ~1e-5 when the model is sure; clamp.
+        return (joint - log_z.unsqueeze(1)).exp().clamp(0.0, 1.0)

@@ -201,3 +201,16 @@ def test_one_token_utterances_batch_with_longer_ones() -> None:
     torch.testing.assert_close(
         crf.log_partition(emissions, mask)[0], crf.log_partition(emissions[:1, :1], mask[:1, :1])[0]
     )
+
+
+def test_marginals_are_probabilities_even_when_the_model_is_sure() -> None:
+    # Peaked emissions drive marginals to 1; float32 rounding in the forward-backward must not
+    # push them past it (the service's response schema refuses a confidence above 1).
+    torch.manual_seed(0)
+    crf = CRF(["O", "B-a", "I-a", "B-b", "I-b"])
+    emissions = torch.randn(64, 12, 5) * 30
+    mask = torch.ones(64, 12, dtype=torch.bool)
+    with torch.no_grad():
+        marginals = crf.marginals(emissions, mask)
+    assert float(marginals.max()) <= 1.0
+    assert float(marginals.min()) >= 0.0
