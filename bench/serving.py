@@ -496,7 +496,10 @@ def run(args: argparse.Namespace, plan: Plan) -> dict[str, Any]:
     predictor_file = out / "predictor-texts.txt"
     predictor_file.write_text("\n".join(lines[: plan.predictor_texts]) + "\n")
     results: dict[str, Any] = {
-        "model": str(model),
+        # Relative to the repository where possible: BENCHMARKS.md must not name this machine's paths.
+        "model": os.path.relpath(Path(model).resolve(), ROOT)
+        if Path(model).resolve().is_relative_to(ROOT)
+        else Path(model).name,
         "device": args.device,
         "quick": args.quick,
         "plan": plan.__dict__,
