@@ -95,23 +95,34 @@ class CRF(nn.Module):
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         """Best legal tag path of each utterance, cut to its length."""
         trans, start, end = self._tables()
-        score = start + emissions[:, 0]
+        into = trans.t().contiguous()  # (to, from): the max runs over the contiguous last axis
+        score = start + emissions[:, 0]  # (B, K)
         history = []
         for t in range(1, emissions.shape[1]):
-            best, index = (score.unsqueeze(2) + trans).max(dim=1)
+            best, index = (score.unsqueeze(1) + into).max(dim=2)  # (B, K) each
             history.append(index)
             score = torch.where(mask[:, t : t + 1], best + emissions[:, t], score)
-        score = score + end
-        lengths = mask.sum(1).tolist()
-        best_last = score.argmax(1).tolist()
-        steps = [h.tolist() for h in history]
-        paths = []
-        for b, length in enumerate(lengths):
-            path = [best_last[b]]
-            for t in range(length - 2, -1, -1):
-                path.append(steps[t][b][path[-1]])
-            paths.append(path[::-1])
-        return paths
+        lengths = mask.sum(1)
+        tags = self._backtrack(history, (score + end).argmax(1), lengths)
+        return [row[:n] for row, n in zip(tags.tolist(), lengths.tolist(), strict=True)]
+
+    @staticmethod
+    def _backtrack(history: list[torch.Tensor], last: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Follow the back-pointers from each utterance's best last tag, all utterances at once.
+
+        ``history[t][b, j]`` is the best tag at ``t`` before tag ``j`` at ``t + 1``. Walking from the
+        right, position ``length - 1`` takes the best last tag; earlier positions follow pointers;
+        positions past the end hold padding that the caller cuts off.
+        """
+        width = len(history) + 1
+        tags = torch.zeros(last.shape[0], width, dtype=torch.long, device=last.device)
+        current = last
+        for t in range(width - 1, -1, -1):
+            if t < width - 1:
+                current = history[t].gather(1, current.unsqueeze(1)).squeeze(1)
+            current = torch.where(lengths - 1 == t, last, current)
+            tags[:, t] = current
+        return tags
 
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """P(tag at t = k | utterance) for every token (B, T, K), by forward-backward."""
