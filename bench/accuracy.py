@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks_md import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 BENCHMARKS = ROOT / "BENCHMARKS.md"
@@ -136,12 +138,7 @@ def write_benchmarks(runs: list[dict[str, Any]], argv: list[str]) -> None:
             END,
         ]
     )
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip() + "\n\n## Accuracy (`bench/accuracy.py`)\n\n" + block + "\n"
-    BENCHMARKS.write_text(text)
+    replace_section(BENCHMARKS, START, END, "## Accuracy (`bench/accuracy.py`)", block)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from accuracy import machine
+from benchmarks_md import replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
@@ -188,12 +189,7 @@ def section(rows: list[dict[str, Any]], argv: list[str], threads: int, quick: bo
 def write_benchmarks(rows: list[dict[str, Any]], argv: list[str], threads: int, quick: bool) -> None:
     """Replace the ``peers`` block of BENCHMARKS.md (appending the section when missing)."""
     block = section(rows, argv, threads, quick)
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip() + f"\n\n{HEADING}\n\n" + block + "\n"
-    BENCHMARKS.write_text(text)
+    replace_section(BENCHMARKS, START, END, HEADING, block)
 
 
 def write_plot(rows: list[dict[str, Any]], path: Path) -> None:

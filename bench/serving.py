@@ -713,12 +713,9 @@ def overload_line(results: dict[str, Any]) -> str:
 
 def write_benchmarks(text: str) -> None:
     block = f"{START}\n{text}\n{END}"
-    current = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    if START in current and END in current:
-        current = current[: current.index(START)] + block + current[current.index(END) + len(END) :]
-    else:
-        current = current.rstrip() + f"\n\n{HEADING}\n\n" + block + "\n"
-    BENCHMARKS.write_text(current)
+    from benchmarks_md import replace_section
+
+    replace_section(BENCHMARKS, START, END, HEADING, block)
 
 
 def build_parser() -> argparse.ArgumentParser:

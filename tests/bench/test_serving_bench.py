@@ -98,6 +98,7 @@ def test_section_replaces_only_its_own_block(tmp_path: Path, monkeypatch: pytest
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "bench_service", bench)  # dataclasses look their module up
     monkeypatch.setattr(sys, "path", list(sys.path))  # the script puts the repository first on sys.path
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))  # as when run as a script: bench/ is importable
     spec.loader.exec_module(bench)
     benchmarks = tmp_path / "BENCHMARKS.md"
     accuracy = "## Accuracy\n\n<!-- accuracy:start -->\nkept\n<!-- accuracy:end -->\n"
