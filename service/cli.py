@@ -94,19 +94,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m service MODEL_DIR ...``: the same as ``slotfill serve``."""
-    from model.artifact import ArtifactError
+    """``python -m service MODEL_DIR ...``: exactly ``slotfill serve``, with its error handling."""
+    from training.cli import main as slotfill_main
 
-    parser = argparse.ArgumentParser(prog="slotfill serve", description="Run the slotfill REST API.")
-    add_serve_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_serve(args)
-    except ArtifactError as error:
-        print(f"slotfill: error: {error}", file=sys.stderr)
-        return EXIT_FAILURE
-    except ValueError as error:
-        print(f"slotfill: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
+    return slotfill_main(["serve", *(sys.argv[1:] if argv is None else argv)])
