@@ -1,10 +1,14 @@
-# slotfill: `make test` sets everything up from scratch and runs linters + the test suite.
+# slotfill: `make run` sets everything up and serves the bundled travel model on http://127.0.0.1:8000;
+# `make test` sets everything up from scratch and runs linters + the test suite.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit install clean
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint typecheck unit install browser clean
 
 install: $(STAMP)
 
@@ -15,6 +19,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
+# The default model is trained from the generated travel corpus the first time (about a minute on
+# 2 cores); build-default does nothing when models/default is already complete.
+run: $(STAMP)
+	$(BIN)/slotfill build-default --out models/default --data data/travel
+	$(BIN)/slotfill serve models/default --host $(HOST) --port $(PORT)
+
+# The demo page tests drive Debian's Chromium; install it when we can (root with apt), else they skip.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser tests"; \
+		apt-get install -y -qq chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null); \
+	else echo "note: /usr/bin/chromium is missing; the browser tests will be skipped"; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -22,10 +40,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache data/travel

@@ -99,3 +99,22 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_predictor(tiny_model_dir: Path) -> Predictor:
     return Predictor.load(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def default_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled default model, trained exactly as ``make run`` trains it (about a minute).
+
+    Trained here rather than taken from ``models/default``, which may be stale or absent: the tests
+    judge what the current generator and settings produce. Both cores are used while it trains.
+    """
+    from training.travel.default import build_default
+
+    root = tmp_path_factory.mktemp("default")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        build_default(root / "model", root / "data", progress=False, device="cpu")
+    finally:
+        torch.set_num_threads(threads)
+    return root / "model"

@@ -153,8 +153,37 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("model", type=Path)
     predict.add_argument("texts", nargs="*", help="texts to tag (default: read lines from stdin)")
     predict.add_argument("--device", choices=DEVICES, default="auto")
+    _add_travel_parsers(commands)
     add_serve_parser(commands)
     return parser
+
+
+def _count(value: str) -> int:
+    count = int(value)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"need at least 1, got {count}")
+    return count
+
+
+def _add_travel_parsers(commands: Any) -> None:
+    from training.travel.corpus import DEFAULT_SEED, DEFAULT_SIZES
+
+    generate = commands.add_parser(
+        "generate", help="write the synthetic travel corpus (departure, dest, time) as JSONL splits"
+    )
+    generate.add_argument("--out", type=Path, required=True, help="folder for train/dev/test/unseen.jsonl")
+    generate.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    for split, size in DEFAULT_SIZES.items():
+        generate.add_argument(f"--{split}", type=_count, default=size, help=f"utterances (default {size})")
+
+    default = commands.add_parser(
+        "build-default", help="generate the travel corpus and train the bundled default model, if missing"
+    )
+    default.add_argument("--out", type=Path, default=Path("models/default"))
+    default.add_argument("--data", type=Path, default=Path("data/travel"), help="where the corpus goes")
+    default.add_argument("--force", action="store_true", help="regenerate and retrain even if present")
+    default.add_argument("--device", choices=DEVICES, default="auto")
+    default.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -259,6 +288,36 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_generate(args: argparse.Namespace) -> int:
+    from training.travel.corpus import DEFAULT_SIZES, write_corpus
+
+    _check_output(args.out, folder=True)
+    sizes = {split: getattr(args, split) for split in DEFAULT_SIZES}
+    counts = write_corpus(args.out, sizes, args.seed)
+    print(f"wrote {args.out}: " + ", ".join(f"{split} {count}" for split, count in counts.items()))
+    return 0
+
+
+def run_build_default(args: argparse.Namespace) -> int:
+    from training.travel.default import build_default
+
+    _check_output(args.out, folder=True)
+    _check_output(args.data, folder=True)
+    metrics = build_default(
+        args.out, args.data, force=args.force, progress=not args.quiet, device=args.device
+    )
+    if metrics is None:
+        print(f"{args.out} is ready (use --force to train it again)")
+        return 0
+    scores = ", ".join(
+        f"{split} slot F1 {100 * metrics[split]['slot_f1']:.2f}"
+        for split in ("test", "unseen")
+        if split in metrics
+    )
+    print(f"saved {args.out} in {metrics['train_seconds']:.0f} s of training: {scores}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from model.artifact import ArtifactError
     from training.data import DataError
@@ -270,7 +329,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    commands = {"train": run_train, "evaluate": run_evaluate, "predict": run_predict, "serve": run_serve}
+    commands = {
+        "train": run_train,
+        "evaluate": run_evaluate,
+        "predict": run_predict,
+        "generate": run_generate,
+        "build-default": run_build_default,
+        "serve": run_serve,
+    }
     try:
         return commands[args.command](args)
     except (DataError, ArtifactError, OutputError) as error:

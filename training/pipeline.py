@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -95,9 +95,18 @@ def load_corpus(
 
 
 def train_model(
-    corpus: Corpus, out: Path, settings: dict[str, Any], config: TrainConfig, progress: bool = True
+    corpus: Corpus,
+    out: Path,
+    settings: dict[str, Any],
+    config: TrainConfig,
+    progress: bool = True,
+    extra_eval: Mapping[str, Sequence[Example]] | None = None,
 ) -> dict[str, Any]:
-    """Fit on ``corpus``, write the model folder ``out`` and return its metrics."""
+    """Fit on ``corpus``, write the model folder ``out`` and return its metrics.
+
+    ``extra_eval`` names more splits to score into ``metrics.json`` beside dev and test (the travel
+    corpus's ``unseen`` split), so their scores travel with the model.
+    """
     device = resolve_device(config.device)
     seed_everything(config.seed)
     model, featurizer = build_model(corpus.train, settings)
@@ -125,6 +134,8 @@ def train_model(
     }
     if corpus.test:
         metrics["test"] = evaluate_examples(predictor, corpus.test).to_dict()
+    for name, examples in (extra_eval or {}).items():
+        metrics[name] = evaluate_examples(predictor, examples).to_dict()
     training = {"settings": asdict(config), "device": str(device)}
     save_artifact(out, model, featurizer, training=training, metrics=metrics)
     plot_history(result.history, out / CURVES_FILE)

@@ -627,3 +627,46 @@ def test_a_dev_fraction_leaving_no_training_data_is_refused(
 ) -> None:
     argv = ("train", "--data", datasets.no_dev, "--out", tmp_path / "out", *SMALL, "--dev-fraction", "0.99")
     assert_error(cli(capsys, *argv), 1, "--dev-fraction")
+
+
+def test_generate_writes_the_travel_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sizes = ["--train", "40", "--dev", "5", "--test", "5", "--unseen", "5"]
+    assert main(["generate", "--out", str(tmp_path / "a"), *sizes]) == 0
+    assert "train 40, dev 5, test 5, unseen 5" in capsys.readouterr().out
+    corpus = load_corpus(tmp_path / "a")
+    assert (len(corpus.train), len(corpus.dev), len(corpus.test)) == (40, 5, 5)
+    assert main(["generate", "--out", str(tmp_path / "b"), *sizes]) == 0
+    for split in ("train", "dev", "test", "unseen"):
+        name = f"{split}.jsonl"
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert main(["generate", "--out", str(tmp_path / "c"), "--seed", "1", *sizes]) == 0
+    assert (tmp_path / "a" / "train.jsonl").read_bytes() != (tmp_path / "c" / "train.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("size", ["0", "-3", "many"])
+def test_generate_refuses_a_bad_size(tmp_path: Path, size: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--out", str(tmp_path), "--train", size])
+    assert exit_info.value.code == 2
+    assert "--train" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--out", "--data"])
+def test_build_default_refuses_a_file_for_a_folder(
+    tmp_path: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["build-default", option, str(blocker), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("slotfill: error:") and "a-file" in err and "not a folder" in err
+
+
+def test_build_default_leaves_a_usable_model_alone(
+    default_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "default"
+    shutil.copytree(default_model_dir, copy)
+    assert main(["build-default", "--out", str(copy), "--data", str(tmp_path / "data"), "--quiet"]) == 0
+    assert "is ready" in capsys.readouterr().out
+    assert not (tmp_path / "data").exists()

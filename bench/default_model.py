@@ -1,0 +1,164 @@
+"""The bundled default model, judged on requests written by people: ATIS test, never trained on.
+
+ATIS's 80-odd slot types are collapsed to the product's three with ``bench/atis_to_travel.json``
+(``fromloc.*`` -> departure, ``toloc.*`` -> dest, every date/time/day/month slot -> time, the rest O,
+adjacent time pieces merged into one span), and the model is scored with the conlleval-exact scorer.
+ATIS intents are not the travel corpus's intents, so only slots are scored.
+
+A second figure also merges adjacent departure and dest pieces: ATIS splits "san diego california"
+into a city and a state span, where the travel corpus (and a chatbot) treats it as one place.
+
+The model is built exactly as ``make run`` builds it (``slotfill build-default``, in its own process,
+timed from outside), unless ``--model`` names an existing one. Results go into BENCHMARKS.md between
+the ``default`` markers.
+
+    python bench/default_model.py
+    python bench/default_model.py --model models/default --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from accuracy import folder_size, machine  # noqa: E402
+from benchmarks_md import replace_section  # noqa: E402
+
+from model.predictor import Predictor  # noqa: E402
+from training.formats import read_split  # noqa: E402
+from training.labelmap import LabelMap  # noqa: E402
+from training.trainer import evaluate_examples  # noqa: E402
+
+ATIS = ROOT.parent / "shared" / "datasets" / "atis"
+LABEL_MAP = ROOT / "bench" / "atis_to_travel.json"
+BENCHMARKS = ROOT / "BENCHMARKS.md"
+START, END = "<!-- default:start -->", "<!-- default:end -->"
+SLOTS = ("departure", "dest", "time")
+
+logger = logging.getLogger("bench.default_model")
+
+
+def build(out: Path) -> float:
+    """``slotfill build-default --force`` into ``out``; returns its wall time (corpus + training)."""
+    begun = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable, "-m", "training.cli", "build-default", "--force", "--quiet",
+            "--out", str(out / "model"), "--data", str(out / "data"), "--device", "cpu",
+        ],
+        cwd=ROOT,
+        check=True,
+    )  # fmt: skip
+    return time.perf_counter() - begun
+
+
+def atis_scores(predictor: Predictor, merge_places: bool) -> dict[str, Any]:
+    spec = json.loads(LABEL_MAP.read_text())
+    merge = [*spec["merge_adjacent"], *(("departure", "dest") if merge_places else ())]
+    label_map = LabelMap(spec["rules"], merge_adjacent=merge)
+    examples = [
+        dataclasses.replace(example, intent=None)
+        for example in label_map.apply_all(read_split(ATIS, "test", "jointbert"))
+    ]
+    return evaluate_examples(predictor, examples).to_dict()
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def render(results: dict[str, Any], argv: list[str]) -> str:
+    atis, merged, metrics = results["atis"], results["atis_places_merged"], results["metrics"]
+    rows = [
+        "| | slot F1 | precision | recall | departure F1 | dest F1 | time F1 | sentence |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, scores in (
+        ("ATIS test, 3 slots (the issue's measure)", atis),
+        ("ATIS test, adjacent place pieces merged too", merged),
+    ):
+        per = scores["per_slot"]
+        rows.append(
+            f"| {name} | **{pct(scores['slot_f1'])}** | {pct(scores['slot_precision'])} | "
+            f"{pct(scores['slot_recall'])} | "
+            + " | ".join(pct(per[s]["f1"]) if s in per else "-" for s in SLOTS)
+            + f" | {pct(scores['sentence_accuracy'])} |"
+        )
+    for split, label in (("test", "generated test (seen places)"), ("unseen", "generated, held-out places")):
+        scores = metrics[split]
+        per = scores["per_slot"]
+        rows.append(
+            f"| {label} | {pct(scores['slot_f1'])} | {pct(scores['slot_precision'])} | "
+            f"{pct(scores['slot_recall'])} | "
+            + " | ".join(pct(per[s]["f1"]) if s in per else "-" for s in SLOTS)
+            + f" | {pct(scores['sentence_accuracy'])} |"
+        )
+    built = (
+        f"`slotfill build-default` took {results['build_seconds']:.0f} s wall "
+        f"({metrics['train_seconds']:.0f} s of it training, {metrics['epochs_run']} epochs over "
+        f"{metrics['data']['train']:,} generated utterances)"
+        if results["build_seconds"] is not None
+        else "model given with `--model`, build time not measured"
+    )
+    return "\n".join(
+        [
+            START,
+            f"Command: `python bench/default_model.py {' '.join(argv)}`".rstrip() + "  ",
+            f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}  ",
+            f"{built}; model folder {results['model_bytes'] / 1e6:.1f} MB; "
+            f"ATIS test: {atis['utterances']} utterances, never seen in training; "
+            f"generated test and unseen: intent accuracy {pct(metrics['test']['intent_accuracy'])} / "
+            f"{pct(metrics['unseen']['intent_accuracy'])}.",
+            "",
+            *rows,
+            END,
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", type=Path, help="score this model folder instead of building one")
+    parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if not ATIS.is_dir():
+        parser.error(f"ATIS not found at {ATIS}")
+    with tempfile.TemporaryDirectory(prefix="slotfill-default-") as scratch:
+        build_seconds = None
+        model = args.model
+        if model is None:
+            build_seconds = build(Path(scratch))
+            model = Path(scratch) / "model"
+        predictor = Predictor.load(model, device="cpu")
+        results = {
+            "build_seconds": build_seconds,
+            "model_bytes": folder_size(model),
+            "metrics": json.loads((model / "metrics.json").read_text()),
+            "atis": atis_scores(predictor, merge_places=False),
+            "atis_places_merged": atis_scores(predictor, merge_places=True),
+        }
+    block = render(results, argv)
+    if not args.no_write:
+        replace_section(BENCHMARKS, START, END, "## The default model (`bench/default_model.py`)", block)
+    print(block)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The bundled default model, trained as ``make run`` trains it, on the sentences the product promises.
+
+The seed sentences are the product's contract; the others are requests a person might type, in forms
+the generator never wrote verbatim (unseen phrasings and places, mixed case, punctuation).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from model.predictor import Predictor
+from training.travel.default import UNSEEN_SPLIT, build_default, model_is_usable
+
+# text -> {value: slot}, every slot of the sentence (an extra or a missing slot fails).
+EXPECTED: dict[str, dict[str, str]] = {
+    "arrive Taipei on November 2nd": {"Taipei": "dest", "November 2nd": "time"},
+    "leave Taipei on November 2nd": {"Taipei": "departure", "November 2nd": "time"},
+    "I want to fly from New York to São Paulo next Friday": {
+        "New York": "departure",
+        "São Paulo": "dest",
+        "next Friday": "time",
+    },
+    "show me flights from boston to denver tomorrow morning": {
+        "boston": "departure",
+        "denver": "dest",
+        "tomorrow morning": "time",
+    },
+    "how much is a train ticket from Paris to Lyon on 2 Nov": {
+        "Paris": "departure",
+        "Lyon": "dest",
+        "2 Nov": "time",
+    },
+    "book a flight to Ho Chi Minh City for the 11th of this month": {
+        "Ho Chi Minh City": "dest",
+        "the 11th of this month": "time",
+    },
+    "when does the last bus from Seattle leave tonight": {"Seattle": "departure", "tonight": "time"},
+    "i need to get to Tokyo by 6:30 pm": {"Tokyo": "dest", "by 6:30 pm": "time"},
+    "Heading to Nairobi in two weeks": {"Nairobi": "dest", "in two weeks": "time"},
+    "cancel my flight to Reykjavik": {"Reykjavik": "dest"},
+    "leaving Chicago after 5 pm and arriving in Toronto before midnight": {
+        "Chicago": "departure",
+        "after 5 pm": "time",
+        "Toronto": "dest",
+        "before midnight": "time",
+    },
+    "is there a flight out of JFK into Heathrow on Monday": {
+        "JFK": "departure",
+        "Heathrow": "dest",
+        "Monday": "time",
+    },
+    "I'm in Lagos and need to get to Accra on Friday morning": {
+        "Lagos": "departure",
+        "Accra": "dest",
+        "Friday morning": "time",
+    },
+    "flights from Kyiv to Vilnius on the 3rd of next month": {
+        "Kyiv": "departure",
+        "Vilnius": "dest",
+        "the 3rd of next month": "time",
+    },
+    "what's the weather like in Berlin": {},
+    "hello": {},
+}
+
+
+@pytest.fixture(scope="module")
+def predictor(default_model_dir: Path) -> Predictor:
+    return Predictor.load(default_model_dir, device="cpu")
+
+
+@pytest.mark.parametrize("text", list(EXPECTED))
+def test_the_default_model_tags_travel_requests(predictor: Predictor, text: str) -> None:
+    parse = predictor.parse(text)
+    got = {slot.value: slot.slot for slot in parse.slots}
+    assert got == EXPECTED[text]
+    for slot in parse.slots:
+        assert text[slot.start : slot.end] == slot.value
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("how much is a ticket from Oslo to Rome", "ask_fare"),
+        ("cancel my flight to Reykjavik", "cancel_trip"),
+        ("when does the next train to Munich leave", "ask_schedule"),
+        ("move my flight to Thursday", "change_trip"),
+        ("thank you!", "other"),
+    ],
+)
+def test_the_default_model_knows_intents(predictor: Predictor, text: str, intent: str) -> None:
+    parse = predictor.parse(text)
+    assert parse.intent is not None
+    assert parse.intent.intent == intent
+
+
+def test_metrics_include_the_held_out_places(default_model_dir: Path) -> None:
+    """The unseen split (places never in training) is scored into metrics.json beside dev and test."""
+    metrics = json.loads((default_model_dir / "metrics.json").read_text())
+    for split in ("dev", "test", UNSEEN_SPLIT):
+        assert metrics[split]["utterances"] == 1000
+        assert metrics[split]["slot_f1"] > 0.9, split
+
+
+def test_a_usable_model_is_not_trained_again(default_model_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "default"
+    shutil.copytree(default_model_dir, copy)
+    before = (copy / "model.safetensors").stat().st_mtime_ns
+    assert build_default(copy, tmp_path / "no-data-needed", progress=False) is None
+    assert (copy / "model.safetensors").stat().st_mtime_ns == before
+    assert not (tmp_path / "no-data-needed").exists()
+
+
+def test_a_damaged_model_is_not_usable(default_model_dir: Path, tmp_path: Path) -> None:
+    """So ``make run`` trains again instead of serving it (or failing) after an interrupted run."""
+    copy = tmp_path / "default"
+    shutil.copytree(default_model_dir, copy)
+    assert model_is_usable(copy)
+    (copy / "model.safetensors").write_bytes(b"truncated")
+    assert not model_is_usable(copy)
+    assert not model_is_usable(tmp_path / "missing")
