@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import metadata
 
 from fastapi import Depends, FastAPI
 
 from model.predictor import Predictor
-from service.api.routes import health, metrics, model, parse
+from service.api.routes import demo, health, metrics, model, parse
 from service.errors import install_error_handlers
 from service.log import configure_logging
 from service.metrics import Metrics
@@ -38,13 +38,18 @@ def _version() -> str:
         return "0.0.0"
 
 
-def create_app(settings: Settings | None = None, predictor: Predictor | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    predictor: Predictor | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> FastAPI:
     """The app for ``settings`` (default: from the environment, with logging set up as they say).
-    ``predictor``, when given, is used instead of loading ``settings.model_path`` again."""
+    ``predictor``, when given, is used instead of loading ``settings.model_path`` again; ``on_ready``
+    is called once the model is warmed up (``slotfill serve`` prints its curl example then)."""
     if settings is None:
         settings = load_settings()
         configure_logging(settings.log_format, settings.log_level)
-    state = ServiceState(settings, Metrics(), predictor)
+    state = ServiceState(settings, Metrics(), predictor, on_ready)
     app = FastAPI(title="slotfill", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     app.state.slotfill = state
     install_error_handlers(app)
@@ -56,6 +61,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     )
     auth = [Depends(require_api_key)] if settings.api_key is not None else []
     app.include_router(health.router)
+    app.include_router(demo.router)  # the demo page: open, it asks for the key itself
     app.include_router(parse.router, dependencies=auth)
     app.include_router(model.router, dependencies=auth)
     app.include_router(metrics.router, dependencies=auth)

@@ -4,71 +4,21 @@ spoken to over HTTP, then stopped with SIGTERM while requests are in flight."""
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.service.live import Server, start_server
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGTERM")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def lines(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(30)
-
-
-def start_server(model: Path, log: Path, **settings: str) -> Server:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("SLOTFILL_")}
-    env.update({f"SLOTFILL_{k.upper()}": v for k, v in settings.items()})
-    env["PYTHONPATH"] = str(ROOT)
-    handle: IO[bytes] = log.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", str(model), "--port", str(port), "--device", "cpu"],
-        cwd=ROOT,
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
-    server = Server(process, f"http://127.0.0.1:{port}", log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.stop()
-    raise AssertionError(f"server not ready in 60 s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +48,21 @@ def test_parse_over_http(server: Server) -> None:
         assert client.get("/healthz").json() == {"status": "ok"}
         assert client.get("/v1/model").json()["id"] == "model"
         assert 'route="/v1/parse",status="200"' in client.get("/metrics").text
+
+
+def test_the_printed_curl_example_works_as_pasted(server: Server) -> None:
+    """``slotfill serve`` prints, once ready, a curl line to paste; pasted into a shell, it answers."""
+    lines = server.log.read_text().splitlines()
+    assert "slotfill is ready." in lines
+    assert f"  demo page: {server.url}/" in lines
+    command = next(line for line in lines if "curl -s" in line).split("try:", 1)[1].strip()
+    assert command.startswith(f"curl -s {server.url}/v1/parse ")
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30, check=True)
+    body = json.loads(done.stdout)
+    assert body["text"] == "arrive Taipei on November 2nd"
+    assert [slot["slot"] for slot in body["slots"]] == ["dest", "time"]
 
 
 def test_logs_are_json_lines_without_user_text(server: Server) -> None:
