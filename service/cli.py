@@ -56,6 +56,30 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     return serve
 
 
+EXAMPLE = "arrive Taipei on November 2nd"
+
+
+def ready_banner(host: str, port: int, api_key: bool) -> str:
+    """What a person starting the service wants next: the demo page and a curl line to paste.
+
+    >>> print(ready_banner("0.0.0.0", 8000, api_key=False).splitlines()[1])
+      demo page: http://127.0.0.1:8000/
+    """
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    auth = ' -H "Authorization: Bearer $SLOTFILL_API_KEY"' if api_key else ""
+    return "\n".join(
+        (
+            "slotfill is ready.",
+            f"  demo page: {url}/",
+            f"  OpenAPI:   {url}/openapi.json",
+            f"  try:       curl -s {url}/v1/parse -H 'Content-Type: application/json'{auth} "
+            f'-d \'{{"text": "{EXAMPLE}"}}\'',
+        )
+    )
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Validate, load the model once (errors before binding), then serve until SIGINT/SIGTERM.
 
@@ -82,9 +106,11 @@ def run_serve(args: argparse.Namespace) -> int:
         "server_header": False,
         "timeout_graceful_shutdown": settings.shutdown_timeout_s,
     }
+    banner = ready_banner(args.host, args.port, settings.api_key is not None)
     if args.workers == 1:
-        uvicorn.run(create_app(settings, predictor), **options)
+        uvicorn.run(create_app(settings, predictor, on_ready=lambda: print(banner, flush=True)), **options)
     else:
+        print(banner, flush=True)
         # Each worker process builds its own app from the environment.
         del predictor
         os.environ["SLOTFILL_MODEL_PATH"] = str(settings.model_path.resolve())

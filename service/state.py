@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -49,11 +50,18 @@ class Runtime:
 class ServiceState:
     """Lives in ``app.state.slotfill``; ``runtime`` is None until the lifespan has loaded the model."""
 
-    def __init__(self, settings: Settings, metrics: Metrics, preloaded: Predictor | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        preloaded: Predictor | None = None,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
         self.runtime: Runtime | None = None
         self._preloaded = preloaded
+        self._on_ready = on_ready
 
     async def start(self) -> None:
         """Load (unless preloaded) and warm up the model, then start the batcher in front of it."""
@@ -78,6 +86,8 @@ class ServiceState:
             time.perf_counter() - begun,
             extra={"model_id": ref.id, "version": ref.version, "device": str(predictor.device)},
         )
+        if self._on_ready is not None:
+            self._on_ready()
 
     async def _load(self) -> Predictor:
         try:
