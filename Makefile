@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 # 2 cores); build-default does nothing when models/default is already complete.
 run: $(STAMP)
 	$(BIN)/slotfill build-default --out models/default --data data/travel
-	$(BIN)/slotfill serve models/default --host $(HOST) --port $(PORT)
+	SLOTFILL_LOG_FORMAT=$${SLOTFILL_LOG_FORMAT:-text} $(BIN)/slotfill serve models/default --host $(HOST) --port $(PORT)
 
 # The demo page tests drive Debian's Chromium; install it when we can (root with apt), else they skip.
 browser:
