@@ -80,6 +80,36 @@ def ready_banner(host: str, port: int, api_key: bool) -> str:
     )
 
 
+def _load_problem(model: str, device: str) -> tuple[str, str, str] | None:
+    """In a child process: load the model and say what is wrong with it, if anything."""
+    from model.artifact import ArtifactError
+    from model.predictor import Predictor
+
+    try:
+        Predictor.load(Path(model), device)
+    except ArtifactError as error:
+        return ("artifact", str(error.path), str(error).removeprefix(f"{error.path}: "))
+    except ValueError as error:
+        return ("value", "", str(error))
+    return None
+
+
+def _check_model_elsewhere(model: Path, device: str) -> None:
+    """Load the model once in a spawned process and raise its error here, as loading it here would."""
+    import multiprocessing
+
+    from model.artifact import ArtifactError
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        problem = pool.apply(_load_problem, (str(model), device))
+    if problem is None:
+        return
+    kind, path, reason = problem
+    if kind == "artifact":
+        raise ArtifactError(Path(path), reason)
+    raise ValueError(reason)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Validate, load the model once (errors before binding), then serve until SIGINT/SIGTERM.
 
@@ -96,7 +126,13 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.device is not None:
         overrides["device"] = args.device
     settings = load_settings(**overrides)
-    predictor = Predictor.load(settings.model_path, settings.device)
+    if args.workers > 1:
+        # Each worker loads its own copy; the master only checks the folder, in a throwaway process,
+        # so it never holds torch and a model (about 250 MiB) just to supervise.
+        _check_model_elsewhere(settings.model_path, settings.device)
+        predictor = None
+    else:
+        predictor = Predictor.load(settings.model_path, settings.device)
     configure_logging(settings.log_format, settings.log_level)
     options: dict[str, Any] = {
         "host": args.host,
@@ -107,12 +143,14 @@ def run_serve(args: argparse.Namespace) -> int:
         "timeout_graceful_shutdown": settings.shutdown_timeout_s,
     }
     banner = ready_banner(args.host, args.port, settings.api_key is not None)
-    if args.workers == 1:
+    if predictor is not None:
         uvicorn.run(create_app(settings, predictor, on_ready=lambda: print(banner, flush=True)), **options)
     else:
-        print(banner, flush=True)
+        loading = (
+            f"  ({args.workers} workers are loading the model; GET /readyz answers 200 once one is ready)"
+        )
+        print(f"{banner}\n{loading}", flush=True)
         # Each worker process builds its own app from the environment.
-        del predictor
         os.environ["SLOTFILL_MODEL_PATH"] = str(settings.model_path.resolve())
         os.environ["SLOTFILL_DEVICE"] = settings.device
         uvicorn.run("service.main:create_app", factory=True, workers=args.workers, **options)

@@ -42,13 +42,19 @@ def test_a_missing_model_folder_fails_before_binding(
     assert uvicorn_calls == []
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_tampered_model_folder_is_named(
-    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], uvicorn_calls: list[Any]
+    tiny_model_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[Any],
+    workers: str,
 ) -> None:
+    """With several workers the master checks the folder in a throwaway process: same message."""
     folder = tmp_path / "model"
     shutil.copytree(tiny_model_dir, folder)
     (folder / "vocab.json").write_text('["<pad>", "<unk>", "taipei"]')
-    assert cli.main([str(folder)]) == cli.EXIT_FAILURE
+    assert cli.main([str(folder), "--workers", workers]) == cli.EXIT_FAILURE
     err = capsys.readouterr().err
     assert err.startswith("slotfill: error: ") and "vocab.json" in err and err.count("\n") == 1
     assert uvicorn_calls == []
@@ -74,6 +80,8 @@ def test_bad_device_and_options(
 ) -> None:
     assert cli.main([str(tiny_model_dir), "--device", "tpu"]) == cli.EXIT_USAGE
     assert "SLOTFILL_DEVICE: device must be one of" in capsys.readouterr().err
+    assert cli.main([str(tiny_model_dir), "--device", "cuda:7", "--workers", "2"]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err.startswith("slotfill: error: ")
     for bad in (["--port", "70000"], ["--workers", "0"], ["--port", "http"]):
         with pytest.raises(SystemExit) as caught:
             cli.main([str(tiny_model_dir), *bad])
