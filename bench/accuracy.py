@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks_md import replace_section
+from benchmarks_md import command_line, replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -129,7 +129,7 @@ def write_benchmarks(runs: list[dict[str, Any]], argv: list[str]) -> None:
     block = "\n".join(
         [
             START,
-            f"Command: `python bench/accuracy.py {' '.join(argv)}`".rstrip() + "  ",
+            f"Command: `{command_line('bench/accuracy.py', argv)}`  ",
             f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}; torch threads: default  ",
             "Mean over seeds with the range in brackets; test split; train time is the wall time of the "
             "whole `slotfill train` command (data loading, training, dev and test scoring, saving).",

@@ -5,6 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def command_line(script: str, argv: list[str]) -> str:
+    """The command as BENCHMARKS.md shows it: ``--out DIR`` (where this run put its files, a path of
+    this machine) is left out, since it changes nothing in the figures.
+
+    >>> command_line("bench/peers.py", ["--threads", "1", "--out", "/tmp/x", "--write"])
+    'python bench/peers.py --threads 1 --write'
+    """
+    shown: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--out":
+            skip = True
+        elif not arg.startswith("--out="):
+            shown.append(arg)
+    return " ".join(["python", script, *shown])
+
+
 def replace_section(path: Path, start: str, end: str, heading: str, block: str) -> None:
     """Put ``block`` (which begins with ``start`` and ends with ``end``) in place of the old one,
     or append it under ``heading`` when the file has no such section yet."""

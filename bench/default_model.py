@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from accuracy import folder_size, machine  # noqa: E402
-from benchmarks_md import replace_section  # noqa: E402
+from benchmarks_md import command_line, replace_section  # noqa: E402
 
 from model.predictor import Predictor  # noqa: E402
 from training.formats import read_split  # noqa: E402
@@ -115,7 +115,7 @@ def render(results: dict[str, Any], argv: list[str]) -> str:
     return "\n".join(
         [
             START,
-            f"Command: `python bench/default_model.py {' '.join(argv)}`".rstrip() + "  ",
+            f"Command: `{command_line('bench/default_model.py', argv)}`  ",
             f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}  ",
             f"{built}; model folder {results['model_bytes'] / 1e6:.1f} MB; "
             f"ATIS test: {atis['utterances']} utterances, never seen in training; "

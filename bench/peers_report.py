@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from accuracy import machine
-from benchmarks_md import replace_section
+from benchmarks_md import command_line, replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
@@ -142,7 +142,7 @@ def section(rows: list[dict[str, Any]], argv: list[str], threads: int, quick: bo
     found = gaps(rows)
     lines = [
         START,
-        f"Command: `python bench/peers.py {' '.join(argv)}`".rstrip() + "  ",
+        f"Command: `{command_line('bench/peers.py', argv)}`  ",
         f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}; threads: {threads} for every system "
         "(OMP/MKL/OpenBLAS/BLIS variables set before start, `torch.set_num_threads` for slotfill)  ",
         *(

@@ -902,9 +902,11 @@ def table(results: dict[str, Any]) -> str:
 def report(results: dict[str, Any], argv: list[str]) -> str:
     p, c1 = results["predictor"], results["scenarios"]["c1"]
     ceiling = results["ceiling"]
+    from benchmarks_md import command_line
+
     on = results["scenarios"]["c32_batching"]
     lines = [
-        f"Command: `python bench/serving.py {' '.join(argv)}`".rstrip() + "  ",
+        f"Command: `{command_line('bench/serving.py', argv)}`  ",
         f"Date: {results['date']}; machine: {results['machine']}; device: {results['device']}; "
         f"model: `{results['model']}`  ",
         f"Server: `python -m service MODEL` (1 process unless the row says workers, "
