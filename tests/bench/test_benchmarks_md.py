@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from benchmarks_md import command_line, replace_section  # noqa: E402
+from benchmarks_md import command_line, replace_section
 
 
 @pytest.mark.parametrize(
