@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -72,6 +73,10 @@ class ServiceState:
         # Warm-up: the first calls allocate memory and pick kernels; no request should wait for that.
         for size in (1, min(4, self.settings.batch_max_size)):
             await asyncio.to_thread(predictor.parse_batch, [EXAMPLE_TEXT] * size)
+        # Everything alive now (the model, torch, the app) lives as long as the process: move it out
+        # of the garbage collector's view, so its full collections stop rescanning it mid-request.
+        gc.collect()
+        gc.freeze()
         batcher = self._batcher(predictor)
         await batcher.start()
         ref = model_ref(predictor)
