@@ -118,6 +118,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from model.predictor import Predictor
+    from service import workers
     from service.log import configure_logging
     from service.main import create_app
     from service.settings import load_settings
@@ -153,7 +154,9 @@ def run_serve(args: argparse.Namespace) -> int:
         # Each worker process builds its own app from the environment.
         os.environ["SLOTFILL_MODEL_PATH"] = str(settings.model_path.resolve())
         os.environ["SLOTFILL_DEVICE"] = settings.device
-        uvicorn.run("service.main:create_app", factory=True, workers=args.workers, **options)
+        if workers.supported():
+            return workers.serve_workers(args.host, args.port, args.workers, options)
+        uvicorn.run(workers.APP, factory=True, workers=args.workers, **options)
     return 0
 
 

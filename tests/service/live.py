@@ -40,16 +40,17 @@ class Server:
         return self.process.wait(30)
 
 
-def start_server(model: Path, log: Path, **settings: str) -> Server:
-    """Start the service on ``model`` with ``SLOTFILL_<NAME>`` set from ``settings`` (and no other
-    SLOTFILL_* of the environment), and wait until /readyz says ready."""
+def start_server(model: Path, log: Path, *args: str, **settings: str) -> Server:
+    """Start the service on ``model`` (extra command-line ``args``, e.g. ``--workers 2``) with
+    ``SLOTFILL_<NAME>`` set from ``settings`` (and no other SLOTFILL_* of the environment), and wait
+    until /readyz says ready."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("SLOTFILL_")}
     env.update({f"SLOTFILL_{k.upper()}": v for k, v in settings.items()})
     env["PYTHONPATH"] = str(ROOT)
     handle: IO[bytes] = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "service", str(model), "--port", str(port), "--device", "cpu"],
+        [sys.executable, "-m", "service", str(model), "--port", str(port), "--device", "cpu", *args],
         cwd=ROOT,
         env=env,
         stdout=handle,

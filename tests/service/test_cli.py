@@ -105,11 +105,20 @@ def test_several_workers_use_the_factory(
 ) -> None:
     import os
 
+    from service import workers
+
     monkeypatch.setenv("SLOTFILL_MODEL_PATH", "restored after the test")
     monkeypatch.setenv("SLOTFILL_DEVICE", "auto")
+    supervised: list[tuple[str, int, int, dict[str, Any]]] = []
+    monkeypatch.setattr(workers, "serve_workers", lambda *call: supervised.append(call) or 0)
     assert cli.main([str(tiny_model_dir), "--workers", "3", "--device", "cpu"]) == 0
-    ((app, options),) = uvicorn_calls
-    assert app == "service.main:create_app" and options["factory"] is True and options["workers"] == 3
+    if workers.supported():  # one SO_REUSEPORT socket per worker (tests/service/test_workers.py)
+        ((host, port, count, options),) = supervised
+        assert (host, port, count) == ("127.0.0.1", 8000, 3) and uvicorn_calls == []
+        assert options["timeout_graceful_shutdown"] == 30 and "workers" not in options
+    else:  # uvicorn's own multi-process mode
+        ((app, options),) = uvicorn_calls
+        assert app == workers.APP and options["factory"] is True and options["workers"] == 3
     assert os.environ["SLOTFILL_MODEL_PATH"] == str(tiny_model_dir.resolve())
     assert os.environ["SLOTFILL_DEVICE"] == "cpu"
 
