@@ -120,6 +120,8 @@ class _Parser:
         while opener == "(" and self.at < len(self.template) and self.template[self.at] == "|":
             self.at += 1
             options.append(self.sequence())
+        if opener == "[" and self.at < len(self.template) and self.template[self.at] == "|":
+            raise self.fail("'|' inside '[...]': write alternatives as '[(a|b)]'")
         if self.at >= len(self.template) or self.template[self.at] != _CLOSERS[opener]:
             raise self.fail(f"{opener!r} is never closed")
         self.at += 1

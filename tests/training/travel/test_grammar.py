@@ -173,7 +173,7 @@ def test_only_the_rng_passed_in_is_used() -> None:
         ("(a|b", r"'\(' is never closed"),
         ("fly (to", r"'\(' is never closed"),
         ("[a", r"'\[' is never closed"),
-        ("[a|b]", r"'\[' is never closed"),  # no alternatives inside [...]: the | ends the optional
+        ("[a|b]", r"'\|' inside '\[\.\.\.\]': write alternatives as '\[\(a\|b\)\]'"),
         ("<go", r"'<' is never closed"),
         ("to {dest", r"'\{' is never closed"),
         ("<go now>", r"bad name 'go now'"),
