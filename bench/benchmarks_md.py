@@ -9,7 +9,7 @@ def command_line(script: str, argv: list[str]) -> str:
     """The command as BENCHMARKS.md shows it: ``--out DIR`` (where this run put its files, a path of
     this machine) is left out, since it changes nothing in the figures.
 
-    >>> command_line("bench/peers.py", ["--threads", "1", "--out", "/tmp/x", "--write"])
+    >>> command_line("bench/peers.py", ["--threads", "1", "--out", "runs/peers", "--write"])
     'python bench/peers.py --threads 1 --write'
     """
     shown: list[str] = []

@@ -15,8 +15,8 @@ from benchmarks_md import command_line, replace_section
 @pytest.mark.parametrize(
     ("argv", "shown"),
     [
-        (["--threads", "1", "--out", "/tmp/run", "--write"], "python bench/x.py --threads 1 --write"),
-        (["--out=/tmp/run"], "python bench/x.py"),
+        (["--threads", "1", "--out", "runs/peers", "--write"], "python bench/x.py --threads 1 --write"),
+        (["--out=runs/peers"], "python bench/x.py"),
         ([], "python bench/x.py"),
     ],
 )
