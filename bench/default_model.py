@@ -85,26 +85,20 @@ def render(results: dict[str, Any], argv: list[str]) -> str:
         "| | slot F1 | precision | recall | departure F1 | dest F1 | time F1 | sentence |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, scores in (
-        ("ATIS test, 3 slots (the issue's measure)", atis),
-        ("ATIS test, adjacent place pieces merged too", merged),
-    ):
+
+    def row(label: str, scores: dict[str, Any], bold: bool) -> str:
         per = scores["per_slot"]
-        rows.append(
-            f"| {name} | **{pct(scores['slot_f1'])}** | {pct(scores['slot_precision'])} | "
-            f"{pct(scores['slot_recall'])} | "
-            + " | ".join(pct(per[s]["f1"]) if s in per else "-" for s in SLOTS)
-            + f" | {pct(scores['sentence_accuracy'])} |"
-        )
-    for split, label in (("test", "generated test (seen places)"), ("unseen", "generated, held-out places")):
-        scores = metrics[split]
-        per = scores["per_slot"]
-        rows.append(
-            f"| {label} | {pct(scores['slot_f1'])} | {pct(scores['slot_precision'])} | "
-            f"{pct(scores['slot_recall'])} | "
-            + " | ".join(pct(per[s]["f1"]) if s in per else "-" for s in SLOTS)
-            + f" | {pct(scores['sentence_accuracy'])} |"
-        )
+        f1 = f"**{pct(scores['slot_f1'])}**" if bold else pct(scores["slot_f1"])
+        cells = [f1, pct(scores["slot_precision"]), pct(scores["slot_recall"])]
+        cells += [pct(per[s]["f1"]) if s in per else "-" for s in SLOTS]
+        return f"| {label} | " + " | ".join([*cells, pct(scores["sentence_accuracy"])]) + " |"
+
+    rows += [
+        row("ATIS test, 3 slots (the issue's measure)", atis, bold=True),
+        row("ATIS test, adjacent place pieces merged too", merged, bold=True),
+        row("generated test (seen places)", metrics["test"], bold=False),
+        row("generated, held-out places", metrics["unseen"], bold=False),
+    ]
     built = (
         f"`slotfill build-default` took {results['build_seconds']:.0f} s wall "
         f"({metrics['train_seconds']:.0f} s of it training, {metrics['epochs_run']} epochs over "
