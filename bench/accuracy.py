@@ -6,6 +6,7 @@ is written into BENCHMARKS.md between the ``accuracy`` markers, with command, da
 
     python bench/accuracy.py                      # ATIS and SNIPS, seeds 1 2 3
     python bench/accuracy.py --datasets atis --seeds 1
+    python bench/accuracy.py --jobs 2            # two runs at a time, one thread each
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from benchmarks_md import command_line, replace_section
+from threads import pinned_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -53,8 +56,11 @@ def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
-def train_once(dataset: str, seed: int, out: Path) -> dict[str, Any]:
-    """One default ``slotfill train`` run; returns its test metrics, wall time and model size."""
+def train_once(dataset: str, seed: int, out: Path, threads: int | None) -> dict[str, Any]:
+    """One default ``slotfill train`` run; returns its test metrics, wall time and model size.
+
+    ``threads`` pins the run's torch threads (None: torch's default, every core).
+    """
     folder = out / f"{dataset}-seed{seed}"
     command = [
         sys.executable,
@@ -70,7 +76,8 @@ def train_once(dataset: str, seed: int, out: Path) -> dict[str, Any]:
         "--quiet",
     ]
     started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=ROOT)
+    env = pinned_environment(threads) if threads else None
+    subprocess.run(command, check=True, cwd=ROOT, env=env)
     wall = time.perf_counter() - started
     metrics = json.loads((folder / "metrics.json").read_text())
     weights = folder / "model.safetensors"
@@ -125,12 +132,25 @@ def table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_benchmarks(runs: list[dict[str, Any]], argv: list[str]) -> None:
+def threading(jobs: int, threads: int | None) -> str:
+    """How the runs shared the machine, for the table's header.
+
+    >>> threading(1, None)
+    'torch threads: default, one run at a time'
+    >>> threading(2, 1)
+    'torch threads: 1 per run, 2 runs at a time'
+    """
+    if threads is None:
+        return "torch threads: default, one run at a time"
+    return f"torch threads: {threads} per run, {jobs} runs at a time"
+
+
+def write_benchmarks(runs: list[dict[str, Any]], argv: list[str], sharing: str) -> None:
     block = "\n".join(
         [
             START,
             f"Command: `{command_line('bench/accuracy.py', argv)}`  ",
-            f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}; torch threads: default  ",
+            f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}; {sharing}  ",
             "Mean over seeds with the range in brackets; test split; train time is the wall time of the "
             "whole `slotfill train` command (data loading, training, dev and test scoring, saving).",
             "",
@@ -150,20 +170,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs at a time; with more than 1 each run gets an equal share of the cores as its threads",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if not DATASETS.is_dir():
         parser.error(f"datasets not found at {DATASETS}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be >= 1, got {args.jobs}")
+    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
     args.out.mkdir(parents=True, exist_ok=True)
-    runs = []
-    for dataset in args.datasets:
-        for seed in args.seeds:
-            logger.info("training %s seed %d", dataset, seed)
-            runs.append(train_once(dataset, seed, args.out))
-            logger.info("%s", runs[-1])
-            (args.out / "results.json").write_text(json.dumps(runs, indent=2))
-            if not args.no_write:  # after every run, so an interrupted benchmark still records what it did
-                write_benchmarks(runs, argv)
+    plan = [(dataset, seed) for dataset in args.datasets for seed in args.seeds]
+    runs: list[dict[str, Any]] = []
+
+    def record(run: dict[str, Any]) -> None:
+        # After every run, so an interrupted benchmark still records what it did.
+        logger.info("%s", run)
+        runs.append(run)
+        runs.sort(key=lambda r: plan.index((r["dataset"], r["seed"])))
+        (args.out / "results.json").write_text(json.dumps(runs, indent=2))
+        if not args.no_write:
+            write_benchmarks(runs, argv, threading(args.jobs, threads))
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(train_once, dataset, seed, args.out, threads) for dataset, seed in plan]
+        for future in futures:
+            record(future.result())
     print(table(runs))
     return 0
 

@@ -20,7 +20,6 @@ import argparse
 import json
 import logging
 import math
-import os
 import resource
 import shutil
 import statistics
@@ -32,18 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from peers_base import Budget, System
+from threads import pinned_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 SYSTEMS = ("slotfill", "crf", "spacy")
-THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-)
 
 logger = logging.getLogger("bench.peers")
 
@@ -174,12 +166,6 @@ def worker(args: argparse.Namespace) -> int:
 
 def run_folder(out: Path, dataset: str, system: str) -> Path:
     return out / f"{dataset}-{system}"
-
-
-def pinned_environment(threads: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({name: str(threads) for name in THREAD_VARIABLES})
-    return env
 
 
 def run_phase(phase: str, system: str, dataset: str, args: argparse.Namespace) -> dict[str, Any]:

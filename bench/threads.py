@@ -1,0 +1,25 @@
+"""Pinning a child process to N threads, so benchmark runs side by side do not fight over cores.
+
+Every maths library reads its own variable at start-up (torch reads ``OMP_NUM_THREADS``), so
+the limit must be in the child's environment before it starts; setting it afterwards is too late.
+"""
+
+from __future__ import annotations
+
+import os
+
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+
+
+def pinned_environment(threads: int) -> dict[str, str]:
+    """This process's environment with every thread-count variable set to ``threads``."""
+    env = dict(os.environ)
+    env.update({name: str(threads) for name in THREAD_VARIABLES})
+    return env
