@@ -119,6 +119,12 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         default=defaults.schedule,
         help="learning-rate schedule: cosine anneals to 0 over --epochs",
     )
+    group.add_argument(
+        "--slot-swap",
+        type=float,
+        default=defaults.slot_swap,
+        help="share of training utterances whose slot values are swapped for others of the same slot",
+    )
     group.add_argument("--seed", type=int, default=defaults.seed)
     group.add_argument(
         "--dev-fraction",
@@ -222,6 +228,7 @@ def run_train(args: argparse.Namespace) -> int:
         clip_norm=args.clip_norm,
         patience=args.patience,
         schedule=args.schedule,
+        slot_swap=args.slot_swap,
         seed=args.seed,
         device=args.device,
     )

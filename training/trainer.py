@@ -17,6 +17,7 @@ from tqdm import tqdm
 from model.batch import Batch, Features, Featurizer, collate
 from model.predictor import Predictor
 from model.tagger import SlotTagger, TaggerOutput
+from training.augment import SlotSwapper
 from training.batching import bucketed_batches
 from training.data import Example
 from training.metrics import Scores, score
@@ -40,6 +41,8 @@ class TrainConfig:
     patience: int = 10
     # "cosine" anneals the learning rate to 0 over ``epochs``; "constant" keeps it.
     schedule: str = "cosine"
+    # Share of training utterances whose slot values are swapped for others (training.augment).
+    slot_swap: float = 0.0
     seed: int = 13
     device: str = "auto"
 
@@ -49,6 +52,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not 0.0 <= self.slot_swap <= 1.0:
+            raise ValueError(f"slot_swap must be in [0, 1], got {self.slot_swap}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         for name in ("weight_decay", "clip_norm"):
@@ -89,20 +94,40 @@ def evaluate_examples(predictor: Predictor, examples: Sequence[Example]) -> Scor
 class _Encoded:
     """Training examples as features and label ids, computed once."""
 
-    def __init__(self, model: SlotTagger, featurizer: Featurizer, examples: Sequence[Example]) -> None:
+    def __init__(
+        self,
+        model: SlotTagger,
+        featurizer: Featurizer,
+        examples: Sequence[Example],
+        slot_swap: float = 0.0,
+        seed: int = 0,
+    ) -> None:
         tag_index = {tag: i for i, tag in enumerate(model.config.slot_tags)}
         intent_index = {intent: i for i, intent in enumerate(model.config.intents)}
         self.features: list[Features] = [featurizer.featurize(e.tokens) for e in examples]
         self.tags = [[tag_index[t] for t in e.tags] for e in examples]
         self.intents = [intent_index[e.intent or ""] for e in examples] if intent_index else None
+        self.swapper = (
+            SlotSwapper(self.features, self.tags, model.config.slot_tags, slot_swap, seed)
+            if slot_swap > 0
+            else None
+        )
+        self.drawn: list[tuple[Features, list[int]]] = list(zip(self.features, self.tags, strict=True))
+
+    def new_epoch(self) -> list[int]:
+        """Draw this epoch's slot swaps; returns the lengths, so batches bucket what they will hold."""
+        if self.swapper is not None:
+            self.drawn = [self.swapper.draw(i) for i in range(len(self.features))]
+        return [len(features) for features, _ in self.drawn]
 
     def batch(
         self, indices: Sequence[int], device: torch.device
     ) -> tuple[Batch, torch.Tensor, torch.Tensor | None]:
-        batch = collate([self.features[i] for i in indices]).to(device)
+        drawn = [self.drawn[i] for i in indices]
+        batch = collate([features for features, _ in drawn]).to(device)
         tags = torch.zeros(batch.mask.shape, dtype=torch.long)
-        for row, i in enumerate(indices):
-            tags[row, : len(self.tags[i])] = torch.tensor(self.tags[i])
+        for row, (_, ids) in enumerate(drawn):
+            tags[row, : len(ids)] = torch.tensor(ids)
         intents = None
         if self.intents is not None:
             intents = torch.tensor([self.intents[i] for i in indices], device=device)
@@ -190,8 +215,7 @@ def fit(
     """Train ``model`` in place; on return it holds the weights of its best dev epoch."""
     generator = seed_everything(config.seed)
     model.to(device)
-    encoded = _Encoded(model, featurizer, train)
-    lengths = [len(f) for f in encoded.features]
+    encoded = _Encoded(model, featurizer, train, config.slot_swap, config.seed)
     stepper = _Stepper(model, config, device, config.epochs * -(-len(train) // config.batch_size))
     predictor = Predictor(model, featurizer, device)
     history: list[EpochLog] = []
@@ -201,7 +225,7 @@ def fit(
     bar = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch", disable=not progress)
     for epoch in bar:
         started = time.perf_counter()
-        batches = bucketed_batches(lengths, config.batch_size, generator)
+        batches = bucketed_batches(encoded.new_epoch(), config.batch_size, generator)
         loss, norm = _train_epoch(stepper, encoded, batches, device)
         model.eval()
         scores = evaluate_examples(predictor, dev)

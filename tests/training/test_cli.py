@@ -278,14 +278,32 @@ def test_early_stopping_stops_before_the_last_epoch(
 ) -> None:
     out = tmp_path / "patience"
     argv = ("train", "--data", datasets.by_format["jointbert"], "--out", out, *SMALL)
-    outcome = cli(capsys, *argv, "--epochs", "40", "--patience", "1", "--lr", "0.002", "--clip-norm", "0")
+    outcome = cli(
+        capsys,
+        *argv,
+        "--epochs",
+        "40",
+        "--patience",
+        "1",
+        "--lr",
+        "0.002",
+        "--clip-norm",
+        "0",
+        "--slot-swap",
+        "0.25",
+    )
     assert outcome.code == 0
     metrics = read_json(out / "metrics.json")
     assert metrics["epochs_run"] < 40
     assert metrics["epochs_run"] == metrics["best_epoch"] + 1
     assert len((out / "train_log.jsonl").read_text().splitlines()) == metrics["epochs_run"]
     settings = read_json(out / "config.json")["training"]["settings"]
-    assert (settings["epochs"], settings["patience"], settings["clip_norm"]) == (40, 1, 0.0)
+    assert (settings["epochs"], settings["patience"], settings["clip_norm"], settings["slot_swap"]) == (
+        40,
+        1,
+        0.0,
+        0.25,
+    )
 
 
 # --- evaluate -----------------------------------------------------------------------------------------
@@ -523,6 +541,7 @@ def test_bad_encoders_are_a_usage_error(
         ("--patience", "0", ("patience must be >= 1, got 0",)),
         ("--lr", "0", ("lr must be > 0",)),
         ("--clip-norm", "-1", ("clip_norm must be >= 0, got -1.0",)),
+        ("--slot-swap", "1.5", ("slot_swap must be in [0, 1], got 1.5",)),
         ("--dev-fraction", "1", ("--dev-fraction must be between 0 and 1, got 1.0",)),
         ("--dev-fraction", "0", ("--dev-fraction must be between 0 and 1, got 0.0",)),
     ],

@@ -55,11 +55,40 @@ def _fresh_model(train: list[Example], seed: int = 0) -> tuple[SlotTagger, Featu
         ("weight_decay", -0.1),
         ("clip_norm", -1.0),
         ("schedule", "linear"),
+        ("slot_swap", 1.5),
+        ("slot_swap", -0.5),
     ],
 )
 def test_train_config_refuses_bad_values(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         TrainConfig(**{field: value})  # type: ignore[arg-type]
+
+
+# --- slot swapping ----------------------------------------------------------------------------
+
+
+def test_encoded_batches_swap_slot_values_only_when_asked(travel_data: Data) -> None:
+    train = travel_data[0]
+    model, featurizer = _fresh_model(train)
+    everything = list(range(len(train)))
+    plain = _Encoded(model, featurizer, train)
+    once, again = plain.batch(everything, CPU), plain.batch(everything, CPU)
+    assert torch.equal(once[0].word_ids, again[0].word_ids) and torch.equal(once[1], again[1])
+    assert plain.new_epoch() == [len(e.tokens) for e in train]
+    swapping = _Encoded(model, featurizer, train, slot_swap=1.0, seed=0)
+    lengths = swapping.new_epoch()
+    first = swapping.batch(everything, CPU)
+    assert first[0].lengths.tolist() == lengths  # the lengths batches are bucketed by
+    swapping.new_epoch()
+    second = swapping.batch(everything, CPU)
+    assert not torch.equal(first[0].word_ids, second[0].word_ids)  # new values every epoch
+    assert first[2] is not None and once[2] is not None
+    assert torch.equal(first[2], once[2])  # an utterance keeps its intent
+    outside = model.config.slot_tags.index("O")
+    for batch, tags in (first[:2], second[:2]):
+        # Every real token has a tag and padding has none: tags were spliced with their words.
+        assert bool((tags[~batch.mask] == 0).all())
+        assert int((tags != outside).sum()) > 0
 
 
 # --- gradient clipping -------------------------------------------------------------------------
