@@ -2,11 +2,13 @@
 
 Why: in a small corpus each context is seen with few values ("arrive in <dest>" mostly with the
 same dozen cities), so a tagger can get a slot right by memorising the value instead of reading
-its context, and the intent head can lean on the value ("outcast" looks like a book title) instead
-of the request. Swapping every span of an utterance, with probability ``rate``, for a span of the
-same slot drawn from anywhere in the training data keeps the context and the labels but breaks
-that shortcut. The swap works on featurised utterances (word ids and letter-trigram bags per
-token), so it costs a few list splices per utterance and no re-tokenising.
+its context. Swapping every span of an utterance, with probability ``rate``, for a span of the
+same slot taken from another training utterance keeps the context and the labels but breaks that
+shortcut. When the data has intents the donor has the same intent as the utterance: a film title
+stays in "find a screening" requests and a book title in "rate a book" ones, so values that do
+carry evidence about the intent keep carrying it (drawing from every intent cost about half a
+point of SNIPS dev intent accuracy). The swap splices featurised utterances (word ids and
+letter-trigram bags per token): a few list operations each, no re-tokenising.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from model.spans import tags_to_spans
 
 
 class SlotSwapper:
-    """Draws, per training step, either the utterance as it is or one with its slot values swapped."""
+    """Draws, per epoch, either the utterance as it is or one with its slot values swapped.
+
+    ``intents`` (one id per utterance) restricts donors to utterances of the same intent.
+    """
 
     def __init__(
         self,
@@ -28,6 +33,7 @@ class SlotSwapper:
         tag_names: Sequence[str],
         rate: float,
         seed: int,
+        intents: Sequence[int] | None = None,
     ) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"the slot swap rate must be in [0, 1], got {rate}")
@@ -35,13 +41,14 @@ class SlotSwapper:
         self.tag_ids = tag_ids
         self.rate = rate
         self.random = random.Random(seed)
+        self.groups = intents if intents is not None else [0] * len(tag_ids)
         self.spans: list[list[tuple[str, int, int]]] = []
-        self.donors: dict[str, list[tuple[int, int, int]]] = {}
+        self.donors: dict[tuple[int, str], list[tuple[int, int, int]]] = {}
         for index, ids in enumerate(tag_ids):
             spans = [(s.label, s.start, s.end) for s in tags_to_spans([tag_names[i] for i in ids])]
             self.spans.append(spans)
             for label, start, end in spans:
-                self.donors.setdefault(label, []).append((index, start, end))
+                self.donors.setdefault((self.groups[index], label), []).append((index, start, end))
 
     def draw(self, index: int) -> tuple[Features, list[int]]:
         """Utterance ``index``, with all of its slot values swapped with probability ``rate``."""
@@ -53,7 +60,7 @@ class SlotSwapper:
         position = 0
         for label, start, end in spans:
             pieces.append((index, position, start))
-            pieces.append(self.random.choice(self.donors[label]))
+            pieces.append(self.random.choice(self.donors[self.groups[index], label]))
             position = end
         pieces.append((index, position, len(tags)))
         return self._splice(pieces)

@@ -42,7 +42,7 @@ class TrainConfig:
     # "cosine" anneals the learning rate to 0 over ``epochs``; "constant" keeps it.
     schedule: str = "cosine"
     # Share of training utterances whose slot values are swapped for others (training.augment).
-    slot_swap: float = 0.0
+    slot_swap: float = 0.5
     seed: int = 13
     device: str = "auto"
 
@@ -108,7 +108,7 @@ class _Encoded:
         self.tags = [[tag_index[t] for t in e.tags] for e in examples]
         self.intents = [intent_index[e.intent or ""] for e in examples] if intent_index else None
         self.swapper = (
-            SlotSwapper(self.features, self.tags, model.config.slot_tags, slot_swap, seed)
+            SlotSwapper(self.features, self.tags, model.config.slot_tags, slot_swap, seed, self.intents)
             if slot_swap > 0
             else None
         )

@@ -14,17 +14,20 @@ TRAIN = [
     Example(("arrive", "boston", "at", "noon"), ("O", "B-dest", "O", "B-time"), "find"),
     Example(("leave", "paris", "tomorrow", "morning"), ("O", "B-dep", "B-time", "I-time"), "find"),
     Example(("hello",), ("O",), "other"),
+    Example(("book", "rome"), ("O", "B-dest"), "book"),
 ]
 SETTINGS = {"word_dim": 4, "trigram_dim": 4, "hidden_size": 4, "trigram_buckets": 64}
 
 
-def _swapper(rate: float, seed: int = 0) -> SlotSwapper:
+def _swapper(rate: float, seed: int = 0, by_intent: bool = True) -> SlotSwapper:
     model, featurizer = build_model(TRAIN, SETTINGS)
     names = model.config.slot_tags
     index = {tag: i for i, tag in enumerate(names)}
     features = [featurizer.featurize(e.tokens) for e in TRAIN]
     tag_ids = [[index[t] for t in e.tags] for e in TRAIN]
-    return SlotSwapper(features, tag_ids, names, rate, seed)
+    intents = sorted({e.intent for e in TRAIN if e.intent})
+    groups = [intents.index(e.intent or "") for e in TRAIN] if by_intent else None
+    return SlotSwapper(features, tag_ids, names, rate, seed, groups)
 
 
 def _tokens_by_feature(features: Features) -> list[tuple[int, tuple[int, ...]]]:
@@ -66,7 +69,23 @@ def test_swaps_keep_the_context_and_give_each_value_its_own_tags() -> None:
         labels = [tag.partition("-")[2] for _, tag in words_tags if tag != "O"]
         assert set(labels) == {"dest", "time"}  # a dest stays a dest, a time a time
         seen_values.add(" ".join(w for w, tag in words_tags if tag.endswith("dest")))
-    assert seen_values == {"boston", "new york"}  # both dest values were drawn
+    assert seen_values == {"boston", "new york"}  # both dest values of its intent were drawn
+
+
+def test_values_come_from_utterances_of_the_same_intent_when_intents_are_given() -> None:
+    table = _token_table()
+
+    def destinations(swapper: SlotSwapper) -> set[str]:
+        drawn = [swapper.draw(1)[0] for _ in range(60)]
+        return {
+            " ".join(table[key][0] for key in _tokens_by_feature(f) if table[key][1].endswith("dest"))
+            for f in drawn
+        }
+
+    # "rome" is a dest of a "book" utterance: not a value for the "find" utterance being swapped...
+    assert destinations(_swapper(1.0, seed=1)) == {"boston", "new york"}
+    # ...unless intents are not given, when any dest of the data may come.
+    assert destinations(_swapper(1.0, seed=1, by_intent=False)) == {"boston", "new york", "rome"}
 
 
 def test_an_utterance_without_slots_is_never_changed() -> None:
