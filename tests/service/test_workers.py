@@ -53,8 +53,10 @@ def test_connections_are_spread_over_the_workers_and_both_tag(server: Server) ->
 
 
 def test_sigterm_stops_every_worker(server: Server) -> None:
-    pids = children(server.process.pid)
-    assert len(pids) >= 2
+    # Workers only: multiprocessing's resource tracker, also a child, exits on its own once the
+    # master has gone, which can be a moment after the master's exit.
+    pids = [pid for pid in children(server.process.pid) if "spawn_main" in _cmdline(pid)]
+    assert len(pids) == 2
     assert server.stop() == 0
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
