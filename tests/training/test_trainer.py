@@ -12,8 +12,9 @@ from typing import Any, ClassVar, NamedTuple
 import pytest
 import torch
 
-from model.batch import Featurizer
+from model.batch import Batch, Featurizer
 from model.predictor import Predictor
+from model.spans import tags_to_spans
 from model.tagger import SlotTagger
 from training.builder import build_model
 from training.data import Example
@@ -84,11 +85,15 @@ def test_encoded_batches_swap_slot_values_only_when_asked(travel_data: Data) -> 
     assert not torch.equal(first[0].word_ids, second[0].word_ids)  # new values every epoch
     assert first[2] is not None and once[2] is not None
     assert torch.equal(first[2], once[2])  # an utterance keeps its intent
-    outside = model.config.slot_tags.index("O")
-    for batch, tags in (first[:2], second[:2]):
-        # Every real token has a tag and padding has none: tags were spliced with their words.
-        assert bool((tags[~batch.mask] == 0).all())
-        assert int((tags != outside).sum()) > 0
+    # Each span is swapped for one span of the same slot: per utterance, the same slots in order.
+    names = model.config.slot_tags
+
+    def slots(batch: Batch, tags: torch.Tensor) -> list[list[str]]:
+        rows = [row[:n] for row, n in zip(tags.tolist(), batch.lengths.tolist(), strict=True)]
+        return [[span.label for span in tags_to_spans([names[t] for t in row])] for row in rows]
+
+    assert slots(*first[:2]) == slots(*second[:2]) == slots(*once[:2])
+    assert any(slots(*once[:2]))
 
 
 # --- gradient clipping -------------------------------------------------------------------------
