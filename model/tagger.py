@@ -63,8 +63,17 @@ class SlotTagger(nn.Module):
         )
 
     def forward(
-        self, batch: Batch, tags: torch.Tensor | None = None, intents: torch.Tensor | None = None
+        self,
+        batch: Batch,
+        tags: torch.Tensor | None = None,
+        intents: torch.Tensor | None = None,
+        intent_weight: float = 1.0,
     ) -> TaggerOutput:
+        """Scores, and with gold ``tags`` the loss: slot loss + ``intent_weight`` * intent loss.
+
+        The slot loss is a mean over tokens and the intent loss a mean over utterances, so at weight
+        1 an utterance's intent pulls on the shared encoder as hard as one of its ~11 tags.
+        """
         mask = batch.mask
         states = self.encoder(self.input_dropout(self.embedder(batch)), batch.lengths)  # (B, T, H)
         states = self.output_dropout(states)
@@ -76,7 +85,7 @@ class SlotTagger(nn.Module):
         if tags is not None:
             loss = self._slot_loss(emissions.float(), tags, mask)
             if intents is not None and intent_logits is not None:
-                loss = loss + F.cross_entropy(intent_logits.float(), intents)
+                loss = loss + intent_weight * F.cross_entropy(intent_logits.float(), intents)
         return TaggerOutput(emissions, intent_logits, loss)
 
     def _slot_loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

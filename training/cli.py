@@ -125,6 +125,12 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         default=defaults.slot_swap,
         help="share of training utterances whose slot values are swapped for others of the same slot",
     )
+    group.add_argument(
+        "--intent-weight",
+        type=float,
+        default=defaults.intent_weight,
+        help="weight of the intent loss beside the per-token slot loss",
+    )
     group.add_argument("--seed", type=int, default=defaults.seed)
     group.add_argument(
         "--dev-fraction",
@@ -229,6 +235,7 @@ def run_train(args: argparse.Namespace) -> int:
         patience=args.patience,
         schedule=args.schedule,
         slot_swap=args.slot_swap,
+        intent_weight=args.intent_weight,
         seed=args.seed,
         device=args.device,
     )

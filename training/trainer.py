@@ -43,6 +43,8 @@ class TrainConfig:
     schedule: str = "cosine"
     # Share of training utterances whose slot values are swapped for others (training.augment).
     slot_swap: float = 0.5
+    # Weight of the intent loss beside the per-token slot loss (SlotTagger.forward).
+    intent_weight: float = 2.0
     seed: int = 13
     device: str = "auto"
 
@@ -56,7 +58,7 @@ class TrainConfig:
             raise ValueError(f"slot_swap must be in [0, 1], got {self.slot_swap}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
-        for name in ("weight_decay", "clip_norm"):
+        for name in ("weight_decay", "clip_norm", "intent_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
@@ -151,6 +153,7 @@ class _Stepper:
         self.amp = device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.clip = config.clip_norm if config.clip_norm > 0 else float("inf")
+        self.intent_weight = config.intent_weight
         self.scheduler = None
         if config.schedule == "cosine":
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps + 1)
@@ -159,7 +162,7 @@ class _Stepper:
         # Mixed precision on CUDA only; the CRF casts its inputs back to float32 itself.
         autocast = torch.autocast("cuda", dtype=torch.float16) if self.amp else nullcontext()
         with autocast:
-            output: TaggerOutput = self.model(batch, tags, intents)
+            output: TaggerOutput = self.model(batch, tags, intents, self.intent_weight)
         loss = output.loss
         if loss is None:
             raise RuntimeError("the model returned no loss although gold tags were given")

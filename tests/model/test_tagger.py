@@ -111,6 +111,17 @@ def test_intent_loss_is_added_only_with_intents() -> None:
     torch.testing.assert_close(joint.loss - slots_only.loss, F.cross_entropy(joint.intent_logits, intents))
 
 
+def test_intent_weight_scales_only_the_intent_loss() -> None:
+    model, batch, tags, intents = build()
+    model.eval()  # no dropout: the three passes see the same network
+    slots_only = model(batch, tags)
+    once, thrice = model(batch, tags, intents), model(batch, tags, intents, 3.0)
+    assert slots_only.loss is not None
+    assert once.loss is not None
+    assert thrice.loss is not None
+    torch.testing.assert_close(thrice.loss - slots_only.loss, 3 * (once.loss - slots_only.loss))
+
+
 def test_intent_ignores_padding() -> None:
     """Max and mean pooling see the real tokens only: a longer neighbour changes nothing."""
     model, batch, _, _ = build()

@@ -291,6 +291,8 @@ def test_early_stopping_stops_before_the_last_epoch(
         "0",
         "--slot-swap",
         "0.25",
+        "--intent-weight",
+        "0.5",
     )
     assert outcome.code == 0
     metrics = read_json(out / "metrics.json")
@@ -298,12 +300,8 @@ def test_early_stopping_stops_before_the_last_epoch(
     assert metrics["epochs_run"] == metrics["best_epoch"] + 1
     assert len((out / "train_log.jsonl").read_text().splitlines()) == metrics["epochs_run"]
     settings = read_json(out / "config.json")["training"]["settings"]
-    assert (settings["epochs"], settings["patience"], settings["clip_norm"], settings["slot_swap"]) == (
-        40,
-        1,
-        0.0,
-        0.25,
-    )
+    chosen = ("epochs", "patience", "clip_norm", "slot_swap", "intent_weight")
+    assert tuple(settings[name] for name in chosen) == (40, 1, 0.0, 0.25, 0.5)
 
 
 # --- evaluate -----------------------------------------------------------------------------------------
@@ -542,6 +540,7 @@ def test_bad_encoders_are_a_usage_error(
         ("--lr", "0", ("lr must be > 0",)),
         ("--clip-norm", "-1", ("clip_norm must be >= 0, got -1.0",)),
         ("--slot-swap", "1.5", ("slot_swap must be in [0, 1], got 1.5",)),
+        ("--intent-weight", "-2", ("intent_weight must be >= 0, got -2.0",)),
         ("--dev-fraction", "1", ("--dev-fraction must be between 0 and 1, got 1.0",)),
         ("--dev-fraction", "0", ("--dev-fraction must be between 0 and 1, got 0.0",)),
     ],

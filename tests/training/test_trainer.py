@@ -58,6 +58,7 @@ def _fresh_model(train: list[Example], seed: int = 0) -> tuple[SlotTagger, Featu
         ("schedule", "linear"),
         ("slot_swap", 1.5),
         ("slot_swap", -0.5),
+        ("intent_weight", -1.0),
     ],
 )
 def test_train_config_refuses_bad_values(field: str, value: object) -> None:
