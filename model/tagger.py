@@ -72,7 +72,8 @@ class SlotTagger(nn.Module):
         """Scores, and with gold ``tags`` the loss: slot loss + ``intent_weight`` * intent loss.
 
         The slot loss is a mean over tokens and the intent loss a mean over utterances, so at weight
-        1 an utterance's intent pulls on the shared encoder as hard as one of its ~11 tags.
+        1 an utterance's intent pulls on the shared encoder as hard as one of its tags (11 on
+        average in ATIS, 9 in SNIPS).
         """
         mask = batch.mask
         states = self.encoder(self.input_dropout(self.embedder(batch)), batch.lengths)  # (B, T, H)
