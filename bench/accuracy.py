@@ -7,6 +7,7 @@ is written into BENCHMARKS.md between the ``accuracy`` markers, with command, da
     python bench/accuracy.py                      # ATIS and SNIPS, seeds 1 2 3
     python bench/accuracy.py --datasets atis --seeds 1
     python bench/accuracy.py --jobs 2            # two runs at a time, one thread each
+    python bench/accuracy.py --train-args="--intent-weight 2"   # a variant: printed, not written
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import json
 import logging
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,13 +59,9 @@ def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
-def train_once(dataset: str, seed: int, out: Path, threads: int | None) -> dict[str, Any]:
-    """One default ``slotfill train`` run; returns its test metrics, wall time and model size.
-
-    ``threads`` pins the run's torch threads (None: torch's default, every core).
-    """
-    folder = out / f"{dataset}-seed{seed}"
-    command = [
+def train_command(dataset: str, seed: int, folder: Path, train_args: Sequence[str] = ()) -> list[str]:
+    """The ``slotfill train`` command line of one run: defaults, unless ``train_args`` adds options."""
+    return [
         sys.executable,
         "-m",
         "training.cli",
@@ -74,7 +73,19 @@ def train_once(dataset: str, seed: int, out: Path, threads: int | None) -> dict[
         "--seed",
         str(seed),
         "--quiet",
+        *train_args,
     ]
+
+
+def train_once(
+    dataset: str, seed: int, out: Path, threads: int | None, train_args: Sequence[str] = ()
+) -> dict[str, Any]:
+    """One ``slotfill train`` run; returns its test metrics, wall time and model size.
+
+    ``threads`` pins the run's torch threads (None: torch's default, every core).
+    """
+    folder = out / f"{dataset}-seed{seed}"
+    command = train_command(dataset, seed, folder, train_args)
     started = time.perf_counter()
     env = pinned_environment(threads) if threads else None
     subprocess.run(command, check=True, cwd=ROOT, env=env)
@@ -171,12 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
     parser.add_argument(
+        "--train-args",
+        default="",
+        help="extra 'slotfill train' options for a variant, e.g. '--intent-weight 2'; needs --no-write, "
+        "since BENCHMARKS.md's table is the defaults",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         default=1,
         help="runs at a time; with more than 1 each run gets an equal share of the cores as its threads",
     )
     args = parser.parse_args(argv)
+    train_args = shlex.split(args.train_args)
+    if train_args and not args.no_write:
+        parser.error("--train-args runs a variant: add --no-write (BENCHMARKS.md's table is the defaults)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if not DATASETS.is_dir():
         parser.error(f"datasets not found at {DATASETS}")
@@ -197,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
             write_benchmarks(runs, argv, threading(args.jobs, threads))
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(train_once, dataset, seed, args.out, threads) for dataset, seed in plan]
+        futures = [
+            pool.submit(train_once, dataset, seed, args.out, threads, train_args) for dataset, seed in plan
+        ]
         for future in futures:
             record(future.result())
     print(table(runs))
