@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -265,7 +266,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from model.predictor import Predictor
     from training.formats import read_split
-    from training.report import render_table, write_predictions, write_report
+    from training.report import render_confusions, render_table, write_predictions, write_report
     from training.trainer import evaluate_examples
 
     _check_output(args.report, folder=False)
@@ -276,11 +277,25 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if label_map is not None:
         examples = label_map.apply_all(examples)
     scores = evaluate_examples(predictor, examples)
-    Console().print(render_table(scores))
-    if args.report:
-        write_report(
-            scores, args.report, extra={"model": str(args.model), "data": str(args.data), "split": args.split}
+    console = Console()
+    console.print(render_table(scores))
+    known = set(predictor.config.intents)
+    confusions = render_confusions(scores, known) if scores.intent_accuracy is not None else None
+    if confusions is not None:
+        console.print(confusions)
+    unknown = Counter(e.intent for e in examples if e.intent is not None and e.intent not in known)
+    if predictor.has_intents and unknown:
+        logger.warning(
+            "%d of %d utterances have an intent the model has no label for (%s); they always count as wrong",
+            unknown.total(),
+            len(examples),
+            ", ".join(f"{label}: {count}" for label, count in sorted(unknown.items())),
         )
+    if args.report:
+        extra: dict[str, object] = {"model": str(args.model), "data": str(args.data), "split": args.split}
+        if predictor.has_intents:
+            extra["unknown_intents"] = dict(sorted(unknown.items()))
+        write_report(scores, args.report, extra=extra)
     if args.predictions:
         taggings = predictor.tag([list(e.tokens) for e in examples])
         write_predictions(

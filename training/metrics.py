@@ -77,6 +77,15 @@ class SlotScore:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class IntentConfusion:
+    """How many utterances of intent ``gold`` were given intent ``predicted`` instead."""
+
+    gold: str
+    predicted: str
+    count: int
+
+
 @dataclass(frozen=True)
 class Scores:
     """Everything one evaluation measures.
@@ -94,6 +103,8 @@ class Scores:
     token_accuracy: float
     utterances: int
     tokens: int
+    # The wrong intents by (gold, predicted) pair, most frequent first: where intent accuracy goes.
+    intent_confusions: tuple[IntentConfusion, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready data: fractions, not percentages, plus the counts behind them."""
@@ -110,6 +121,9 @@ class Scores:
             "utterances": self.utterances,
             "tokens": self.tokens,
             "per_slot": {label: counts.to_dict() for label, counts in self.per_slot.items()},
+            "intent_confusions": [
+                {"gold": c.gold, "predicted": c.predicted, "count": c.count} for c in self.intent_confusions
+            ],
         }
 
 
@@ -183,6 +197,9 @@ def score(
     }
     utterances = len(gold_tags)
     intent_accuracy = None if intent_right is None else _ratio(sum(intent_right), utterances)
+    confusions: Counter[tuple[str, str]] = Counter()
+    if gold_intents is not None and predicted_intents is not None:
+        confusions.update((g, p) for g, p in zip(gold_intents, predicted_intents, strict=True) if g != p)
     return Scores(
         slot=SlotScore(correct_counts.total(), predicted_counts.total(), gold_counts.total()),
         per_slot=per_slot,
@@ -191,4 +208,8 @@ def score(
         token_accuracy=_ratio(right_tokens, tokens),
         utterances=utterances,
         tokens=tokens,
+        intent_confusions=tuple(
+            IntentConfusion(gold, predicted, count)
+            for (gold, predicted), count in sorted(confusions.items(), key=lambda item: (-item[1], item[0]))
+        ),
     )

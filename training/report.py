@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -57,6 +57,27 @@ def render_table(scores: Scores, title: str | None = None) -> Table:
     table.add_row("intent accuracy", "", "", _percent(scores.intent_accuracy), utterances)
     table.add_row("sentence accuracy", "", "", _percent(scores.sentence_accuracy), utterances)
     table.add_row("token accuracy", "", "", _percent(scores.token_accuracy), str(scores.tokens))
+    return table
+
+
+def render_confusions(scores: Scores, known: Collection[str], limit: int = 10) -> Table | None:
+    """The most frequent wrong intents (gold -> predicted), or ``None`` when none was wrong.
+
+    A gold intent outside ``known`` (the model's labels) is marked: no prediction could get it
+    right, so its errors say something about the data rather than the model.
+    """
+    if not scores.intent_confusions:
+        return None
+    shown = scores.intent_confusions[:limit]
+    rest = sum(c.count for c in scores.intent_confusions[limit:])
+    caption = f"and {rest} more in other pairs" if rest else None
+    table = Table(title="most frequent intent errors", caption=caption)
+    table.add_column("gold intent")
+    table.add_column("predicted")
+    table.add_column("utterances", justify="right")
+    for confusion in shown:
+        gold = confusion.gold if confusion.gold in known else f"{confusion.gold} (not a model label)"
+        table.add_row(gold, confusion.predicted, str(confusion.count))
     return table
 
 

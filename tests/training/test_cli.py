@@ -366,6 +366,28 @@ def test_evaluate_writes_predictions_that_rescore_to_the_same_f1(
     assert score(read.gold, read.predicted).slot.f1 == read_json(report)["slot_f1"]
 
 
+def test_evaluate_lists_intent_errors_and_intents_the_model_never_saw(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    unseen = [*TEST[:3], replace(TEST[3], intent="greeting")]
+    write_split(unseen, tmp_path / "data", "test", "jointbert")
+    report = tmp_path / "report.json"
+    outcome = cli(capsys, "evaluate", model, "--data", tmp_path / "data", "--report", report)
+    assert outcome.code == 0
+    warning = "1 of 4 utterances have an intent the model has no label for (greeting: 1)"
+    assert any(warning in record.getMessage() for record in caplog.records if record.levelname == "WARNING")
+    assert "most frequent intent errors" in outcome.out
+    assert "greeting (not a model label)" in outcome.out
+    scores = read_json(report)
+    assert scores["unknown_intents"] == {"greeting": 1}
+    assert {
+        "gold": "greeting",
+        "predicted": scores["intent_confusions"][0]["predicted"],
+        "count": 1,
+    } in scores["intent_confusions"]
+    assert sum(c["count"] for c in scores["intent_confusions"]) == round(4 * (1 - scores["intent_accuracy"]))
+
+
 @pytest.fixture(scope="module")
 def label_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("label_map") / "map.json"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from seqeval import metrics as seqeval
 from seqeval.metrics.sequence_labeling import precision_recall_fscore_support
 
-from training.metrics import Scores, SlotScore, score
+from training.metrics import IntentConfusion, Scores, SlotScore, score
 
 # (gold tags, predicted tags, gold intent, predicted intent); the comment gives the chunks ([start, end))
 # and the counts done by hand. "tokens a/b": a of b tags exactly right.
@@ -112,6 +112,21 @@ def test_hand_counted_scores() -> None:
     # intents wrong in 2 and 4 -> 8/10; all tags right in 1, 2, 8, 10, but 2 has the wrong intent -> 3/10
     assert scores.intent_accuracy == pytest.approx(0.8)
     assert scores.sentence_accuracy == pytest.approx(0.3)
+    assert scores.intent_confusions == (
+        IntentConfusion("flight", "airfare", 1),  # utterance 2
+        IntentConfusion("flight", "airline", 1),  # utterance 4
+    )
+
+
+def test_intent_confusions_most_frequent_first() -> None:
+    tags = [["O"]] * 5
+    scores = score(tags, tags, ["a", "a", "a", "b", "c"], ["b", "c", "b", "a", "c"])
+    assert scores.intent_confusions == (
+        IntentConfusion("a", "b", 2),
+        IntentConfusion("a", "c", 1),
+        IntentConfusion("b", "a", 1),
+    )
+    assert score(tags, tags).intent_confusions == ()
 
 
 def test_without_intents_sentence_accuracy_looks_at_tags_only() -> None:
@@ -149,6 +164,10 @@ def test_to_dict_is_json_ready() -> None:
         "predicted": 5,
         "correct": 3,
     }
+    assert data["intent_confusions"] == [
+        {"gold": "flight", "predicted": "airfare", "count": 1},
+        {"gold": "flight", "predicted": "airline", "count": 1},
+    ]
     assert _hand(with_intents=False).to_dict()["intent_accuracy"] is None
 
 

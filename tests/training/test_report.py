@@ -11,7 +11,7 @@ from rich.console import Console
 
 from training.data import DataError
 from training.metrics import Scores, score
-from training.report import read_predictions, render_table, write_predictions, write_report
+from training.report import read_predictions, render_confusions, render_table, write_predictions, write_report
 
 TOKENS = [["fly", "to", "new york", "tomorrow"], ["cheapest", "fare"], ["hi"]]
 GOLD = [["O", "O", "B-dest", "B-date"], ["B-cost", "O"], ["O"]]
@@ -137,6 +137,29 @@ def test_table_sorted_by_support_with_totals_and_accuracies() -> None:
     assert rows[5] == ["intent accuracy", "", "", "50.00", "2"]
     assert rows[6] == ["sentence accuracy", "", "", "0.00", "2"]
     assert rows[7] == ["token accuracy", "", "", "62.50", "8"]  # 5 of 8 tags right
+
+
+def test_confusions_mark_gold_intents_the_model_has_no_label_for() -> None:
+    tags = [["O"]] * 4
+    scores = score(
+        tags, tags, ["greet", "greet", "airfare", "flight"], ["flight", "flight", "flight", "flight"]
+    )
+    table = render_confusions(scores, known={"flight", "airfare"})
+    assert table is not None
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    console.print(table)
+    assert isinstance(console.file, io.StringIO)
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in console.file.getvalue().splitlines()]
+    rows = [row for row in rows if row]
+    assert rows == [["greet (not a model label)", "flight", "2"], ["airfare", "flight", "1"]]
+
+
+def test_confusions_beyond_the_limit_are_counted_in_the_caption() -> None:
+    tags = [["O"]] * 3
+    scores = score(tags, tags, ["a", "b", "c"], ["x", "y", "z"])
+    table = render_confusions(scores, known={"a", "b", "c"}, limit=1)
+    assert table is not None and table.row_count == 1 and table.caption == "and 2 more in other pairs"
+    assert render_confusions(score(tags, tags, ["a"] * 3, ["a"] * 3), known={"a"}) is None
 
 
 def test_table_without_intents_says_not_available() -> None:
