@@ -26,6 +26,9 @@ _POSITIVE_INTS = (
     "num_layers",
 )
 CELLS: tuple[Cell, ...] = ("lstm", "gru", "rnn", "irnn")
+# Settings added after the artifact format was fixed, with the value that rebuilds the network
+# an artifact written before them holds: a missing key means "made before this existed".
+_ADDED_LATER: dict[str, Any] = {"intent_token_votes": False}
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class ModelConfig:
     dropout: float = 0.3
     crf: bool = True
     intent_pooling: str = "attention"
+    # Every word also scores the intent; the utterance's score adds the mean vote (model.intent).
+    intent_token_votes: bool = True
     # Compound intents ("a#b") share the scores of their parts; "" treats every label as atomic.
     intent_separator: str = "#"
 
@@ -76,7 +81,7 @@ class ModelConfig:
             raise ValueError(f"intent_pooling must be one of {INTENT_POOLINGS}, got {self.intent_pooling!r}")
         if not isinstance(self.intent_separator, str):
             raise ValueError(f"intent_separator must be a string, got {self.intent_separator!r}")
-        for name in ("bidirectional", "crf"):
+        for name in ("bidirectional", "crf", "intent_token_votes"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
@@ -102,12 +107,16 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Rebuild from JSON, refusing keys this version does not know (a newer artifact)."""
+        """Rebuild from JSON, refusing keys this version does not know (a newer artifact).
+
+        Missing keys take the defaults, except settings added later (``_ADDED_LATER``): their
+        absence means an older artifact, whose network did not have them.
+        """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown model settings {unknown}")
-        values = dict(data)
+        values = _ADDED_LATER | dict(data)
         for name in ("slot_tags", "intents", "encoders"):
             if name in values:
                 values[name] = tuple(values[name])

@@ -1,8 +1,13 @@
-"""The utterance-level intent head: pool the recurrent states, then classify.
+"""The utterance-level intent head: pool the recurrent states, then classify; every word votes too.
 
 Pooling: ``maxmean`` concatenates max- and mean-pooling (max finds the decisive word, mean the
 gist); ``attention`` replaces the mean with a learned attention over the words (Liu & Lane,
 2016), so the head can weigh "fares" in "flights and fares" above the words of the slots.
+
+Token votes (the token-level intent detection of Qin et al., 2019): each word's state also scores
+the intents, trained against the utterance's intent at every word, and the utterance's score adds
+the mean vote. Every position must then carry the intent rather than one pooled vector, which
+sharpens the states the slot head reads as well; one misleading word is outvoted by the rest.
 
 Compound intents such as ATIS ``atis_flight#atis_airfare`` are scored as the sum of their parts'
 scores plus a bias of their own (a factored softmax over the labels seen in training). A rare
@@ -13,9 +18,11 @@ compound then borrows the evidence of its common parts: every "fares" question t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 def intent_parts(intents: Sequence[str], separator: str) -> tuple[list[str], torch.Tensor]:
@@ -35,8 +42,21 @@ def intent_parts(intents: Sequence[str], separator: str) -> tuple[list[str], tor
     return parts, matrix
 
 
+@dataclass(frozen=True)
+class IntentScores:
+    logits: torch.Tensor  # (B, I): the utterance's scores, votes included; what decoding reads
+    votes: torch.Tensor | None  # (B, T, I): each word's own scores, None without token votes
+
+
 class IntentHead(nn.Module):
-    def __init__(self, input_dim: int, intents: Sequence[str], pooling: str, separator: str) -> None:
+    def __init__(
+        self,
+        input_dim: int,
+        intents: Sequence[str],
+        pooling: str,
+        separator: str,
+        token_votes: bool = False,
+    ) -> None:
         super().__init__()
         self.attention = (
             nn.Sequential(nn.Linear(input_dim, input_dim), nn.Tanh(), nn.Linear(input_dim, 1, bias=False))
@@ -45,13 +65,15 @@ class IntentHead(nn.Module):
         )
         parts, matrix = intent_parts(intents, separator)
         self.compound = len(parts) != len(intents) or bool((matrix.sum(1) > 1).any())
-        self.classify = nn.Linear(2 * input_dim, len(parts) if self.compound else len(intents))
+        outputs = len(parts) if self.compound else len(intents)
+        self.classify = nn.Linear(2 * input_dim, outputs)
+        self.vote = nn.Linear(input_dim, outputs) if token_votes else None
         self.composition: torch.Tensor
         self.register_buffer("composition", matrix, persistent=False)
         self.bias = nn.Parameter(torch.zeros(len(intents))) if self.compound else None
 
-    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(B, T, H) states and (B, T) mask -> (B, intents) logits."""
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> IntentScores:
+        """(B, T, H) states and (B, T) mask -> intent scores of the utterances (and of each word)."""
         padding = ~mask.unsqueeze(2)
         maxed = states.masked_fill(padding, float("-inf")).max(dim=1).values  # (B, H)
         if self.attention is not None:
@@ -59,7 +81,24 @@ class IntentHead(nn.Module):
             summary = (weights * states).sum(dim=1)  # (B, H)
         else:
             summary = states.sum(dim=1) / mask.sum(dim=1, keepdim=True).to(states.dtype)
-        logits: torch.Tensor = self.classify(torch.cat([maxed, summary], dim=1))  # (B, parts or intents)
-        if self.bias is not None:
-            logits = logits @ self.composition.to(logits.dtype).t() + self.bias  # (B, intents)
-        return logits
+        logits = self._compose(self.classify(torch.cat([maxed, summary], dim=1)))  # (B, I)
+        votes = None
+        if self.vote is not None:
+            votes = self._compose(self.vote(states))  # (B, T, I)
+            real = mask.unsqueeze(2).to(votes.dtype)
+            logits = logits + (votes * real).sum(dim=1) / real.sum(dim=1)
+        return IntentScores(logits, votes)
+
+    def loss(self, scores: IntentScores, intents: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of the utterances' scores, plus that of every real word's vote."""
+        loss = F.cross_entropy(scores.logits.float(), intents)
+        if scores.votes is not None:
+            per_word = intents.unsqueeze(1).expand(mask.shape)
+            loss = loss + F.cross_entropy(scores.votes.float()[mask], per_word[mask])
+        return loss
+
+    def _compose(self, scores: torch.Tensor) -> torch.Tensor:
+        """Scores of the parts -> scores of the labels (unchanged when every label is atomic)."""
+        if self.bias is None:
+            return scores
+        return scores @ self.composition.to(scores.dtype).t() + self.bias

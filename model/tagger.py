@@ -56,7 +56,11 @@ class SlotTagger(nn.Module):
         self.crf = CRF(config.slot_tags) if config.crf else None
         self.intent_head = (
             IntentHead(
-                self.encoder.output_dim, config.intents, config.intent_pooling, config.intent_separator
+                self.encoder.output_dim,
+                config.intents,
+                config.intent_pooling,
+                config.intent_separator,
+                config.intent_token_votes,
             )
             if config.intents
             else None
@@ -71,23 +75,22 @@ class SlotTagger(nn.Module):
     ) -> TaggerOutput:
         """Scores, and with gold ``tags`` the loss: slot loss + ``intent_weight`` * intent loss.
 
-        The slot loss is a mean over tokens and the intent loss a mean over utterances, so at weight
-        1 an utterance's intent pulls on the shared encoder as hard as one of its tags (11 on
-        average in ATIS, 9 in SNIPS).
+        The slot loss is a mean over tokens and the utterance part of the intent loss a mean over
+        utterances, so at weight 1 an utterance's intent pulls on the shared encoder as hard as one
+        of its tags (11 on average in ATIS, 9 in SNIPS); token votes add a mean over words, which
+        pulls at every word as its tag does (``IntentHead.loss``).
         """
         mask = batch.mask
         states = self.encoder(self.input_dropout(self.embedder(batch)), batch.lengths)  # (B, T, H)
         states = self.output_dropout(states)
         emissions = self.slot_head(states)  # (B, T, K)
-        intent_logits = None
-        if self.intent_head is not None:
-            intent_logits = self.intent_head(states, mask)  # (B, I)
-        loss = None
-        if tags is not None:
-            loss = self._slot_loss(emissions.float(), tags, mask)
-            if intents is not None and intent_logits is not None:
-                loss = loss + intent_weight * F.cross_entropy(intent_logits.float(), intents)
-        return TaggerOutput(emissions, intent_logits, loss)
+        loss = self._slot_loss(emissions.float(), tags, mask) if tags is not None else None
+        if self.intent_head is None:
+            return TaggerOutput(emissions, None, loss)
+        scores = self.intent_head(states, mask)
+        if loss is not None and intents is not None:
+            loss = loss + intent_weight * self.intent_head.loss(scores, intents, mask)
+        return TaggerOutput(emissions, scores.logits, loss)
 
     def _slot_loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.crf is not None:

@@ -91,6 +91,13 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--no-crf", dest="crf", action="store_false", default=None, help="softmax per token instead of a CRF"
     )
+    group.add_argument(
+        "--no-intent-token-votes",
+        dest="intent_token_votes",
+        action="store_false",
+        default=None,
+        help="the intent from the pooled utterance only, without every word's vote",
+    )
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:

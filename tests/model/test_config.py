@@ -33,6 +33,7 @@ TAGS = ("O", "B-dest", "I-dest")
         ({"encoders": ("word", "word")}, "encoders"),
         ({"slot_tags": ()}, "slot_tags"),
         ({"slot_tags": ("B-dest", "I-dest")}, "slot_tags"),
+        ({"intent_token_votes": "yes"}, "intent_token_votes"),
     ],
 )
 def test_invalid_settings_name_the_field(settings: dict[str, Any], field: str) -> None:
@@ -75,6 +76,7 @@ def test_dict_round_trip_through_json() -> None:
         crf=False,
         dropout=0.0,
         intent_pooling="maxmean",
+        intent_token_votes=False,
     )
     data = json.loads(json.dumps(config.to_dict()))
     again = ModelConfig.from_dict(data)
@@ -86,7 +88,15 @@ def test_dict_round_trip_through_json() -> None:
 
 
 def test_from_dict_fills_defaults() -> None:
-    assert ModelConfig.from_dict({"slot_tags": list(TAGS)}) == ModelConfig(slot_tags=TAGS)
+    filled = ModelConfig.from_dict({"slot_tags": list(TAGS), "intent_token_votes": True})
+    assert filled == ModelConfig(slot_tags=TAGS)
+
+
+def test_a_setting_missing_from_an_older_artifact_rebuilds_the_older_network() -> None:
+    # Token votes came after the format was fixed: an artifact without the key has no vote layer.
+    older = ModelConfig.from_dict({"slot_tags": list(TAGS)})
+    assert older.intent_token_votes is False
+    assert ModelConfig(slot_tags=TAGS).intent_token_votes is True
 
 
 def test_from_dict_refuses_unknown_keys() -> None:

@@ -18,6 +18,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from model.artifact import WEIGHTS
 from model.predictor import Predictor
 from training.cli import main
 from training.data import Example
@@ -202,6 +203,21 @@ def test_train_with_sentencepiece_writes_and_uses_spm_model(
     assert outcome.code == 0
     (folder / "spm.model").unlink()
     assert_error(cli(capsys, "evaluate", folder, "--data", datasets.by_format["jsonl"]), 1, "spm.model")
+
+
+def test_no_intent_token_votes_trains_and_saves_a_head_without_the_vote_layer(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = datasets.by_format["jointbert"]
+    voting = train(data, tmp_path / "votes")
+    plain = train(data, tmp_path / "plain", "--no-intent-token-votes")
+    assert read_json(voting / "config.json")["model"]["intent_token_votes"] is True
+    assert read_json(plain / "config.json")["model"]["intent_token_votes"] is False
+    assert "intent_head.vote.weight" in load_file(str(voting / "model.safetensors"))
+    assert not any(name.startswith("intent_head.vote") for name in load_file(str(plain / WEIGHTS)))
+    predictor = Predictor.load(plain, device="cpu")
+    assert predictor.parse("arrive taipei on november 2nd").intent is not None
+    assert cli(capsys, "evaluate", plain, "--data", data).code == 0
 
 
 def test_without_dev_train_holds_part_of_train_out(
@@ -466,7 +482,15 @@ def test_predict_reads_one_text_per_line_from_stdin(
     parses = _check_parses(outcome.out, texts)
     assert parses[1] == {"text": "", "tokens": [], "tags": [], "slots": [], "intent": None}
     direct = _check_parses(cli(capsys, "predict", model, texts[0]).out, texts[:1])
-    assert parses[0] == direct[0]
+    # The same answer as alone; confidences only to float precision, since a batch of another
+    # shape may sum in another order.
+    batched, alone = parses[0], direct[0]
+    assert {**batched, "slots": None, "intent": None} == {**alone, "slots": None, "intent": None}
+    for got, want in zip(
+        [*batched["slots"], batched["intent"]], [*alone["slots"], alone["intent"]], strict=True
+    ):
+        assert {**got, "confidence": 0} == {**want, "confidence": 0}
+        assert got["confidence"] == pytest.approx(want["confidence"], abs=1e-5)
 
 
 # --- errors -------------------------------------------------------------------------------------------
