@@ -26,9 +26,6 @@ _POSITIVE_INTS = (
     "num_layers",
 )
 CELLS: tuple[Cell, ...] = ("lstm", "gru", "rnn", "irnn")
-# Settings added after the artifact format was fixed, with the value that rebuilds the network
-# an artifact written before them holds: a missing key means "made before this existed".
-_ADDED_LATER: dict[str, Any] = {"intent_token_votes": False}
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,8 @@ class ModelConfig:
     crf: bool = True
     intent_pooling: str = "attention"
     # Every word also scores the intent; the utterance's score adds the mean vote (model.intent).
-    intent_token_votes: bool = True
+    # Off by default: it raised dev scores but lowered held-out and test slot F1 (BENCHMARKS.md).
+    intent_token_votes: bool = False
     # Compound intents ("a#b") share the scores of their parts; "" treats every label as atomic.
     intent_separator: str = "#"
 
@@ -109,14 +107,14 @@ class ModelConfig:
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Rebuild from JSON, refusing keys this version does not know (a newer artifact).
 
-        Missing keys take the defaults, except settings added later (``_ADDED_LATER``): their
-        absence means an older artifact, whose network did not have them.
+        Missing keys take the defaults; a setting added later defaults to what older artifacts
+        were built without (``intent_token_votes`` off), so they load unchanged.
         """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown model settings {unknown}")
-        values = _ADDED_LATER | dict(data)
+        values = dict(data)
         for name in ("slot_tags", "intents", "encoders"):
             if name in values:
                 values[name] = tuple(values[name])

@@ -4,10 +4,11 @@ Pooling: ``maxmean`` concatenates max- and mean-pooling (max finds the decisive 
 gist); ``attention`` replaces the mean with a learned attention over the words (Liu & Lane,
 2016), so the head can weigh "fares" in "flights and fares" above the words of the slots.
 
-Token votes (the token-level intent detection of Qin et al., 2019): each word's state also scores
-the intents, trained against the utterance's intent at every word, and the utterance's score adds
-the mean vote. Every position must then carry the intent rather than one pooled vector, which
-sharpens the states the slot head reads as well; one misleading word is outvoted by the rest.
+Token votes (the token-level intent detection of Qin et al., 2019), off by default: each word's
+state also scores the intents, trained against the utterance's intent at every word, and the
+utterance's score adds the mean vote, so every position must carry the intent rather than one
+pooled vector. On ATIS and SNIPS it raised dev scores but lowered slot F1 on held-out training
+data and on test (BENCHMARKS.md), hence an option rather than the default.
 
 Compound intents such as ATIS ``atis_flight#atis_airfare`` are scored as the sum of their parts'
 scores plus a bias of their own (a factored softmax over the labels seen in training). A rare

@@ -92,11 +92,10 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         "--no-crf", dest="crf", action="store_false", default=None, help="softmax per token instead of a CRF"
     )
     group.add_argument(
-        "--no-intent-token-votes",
-        dest="intent_token_votes",
-        action="store_false",
+        "--intent-token-votes",
+        action="store_true",
         default=None,
-        help="the intent from the pooled utterance only, without every word's vote",
+        help="every word also votes on the intent; the utterance's score adds the mean vote",
     )
 
 

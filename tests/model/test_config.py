@@ -76,7 +76,7 @@ def test_dict_round_trip_through_json() -> None:
         crf=False,
         dropout=0.0,
         intent_pooling="maxmean",
-        intent_token_votes=False,
+        intent_token_votes=True,
     )
     data = json.loads(json.dumps(config.to_dict()))
     again = ModelConfig.from_dict(data)
@@ -88,15 +88,12 @@ def test_dict_round_trip_through_json() -> None:
 
 
 def test_from_dict_fills_defaults() -> None:
-    filled = ModelConfig.from_dict({"slot_tags": list(TAGS), "intent_token_votes": True})
-    assert filled == ModelConfig(slot_tags=TAGS)
+    assert ModelConfig.from_dict({"slot_tags": list(TAGS)}) == ModelConfig(slot_tags=TAGS)
 
 
 def test_a_setting_missing_from_an_older_artifact_rebuilds_the_older_network() -> None:
     # Token votes came after the format was fixed: an artifact without the key has no vote layer.
-    older = ModelConfig.from_dict({"slot_tags": list(TAGS)})
-    assert older.intent_token_votes is False
-    assert ModelConfig(slot_tags=TAGS).intent_token_votes is True
+    assert ModelConfig.from_dict({"slot_tags": list(TAGS)}).intent_token_votes is False
 
 
 def test_from_dict_refuses_unknown_keys() -> None:

@@ -102,9 +102,9 @@ def test_padding_tags_do_not_count(crf: bool) -> None:
 
 
 def test_intent_loss_is_added_only_with_intents() -> None:
-    # Without token votes the intent loss is the utterances' cross-entropy alone (the votes' own
-    # term is checked in tests/model/test_intent.py).
-    model, batch, tags, intents = build(intent_token_votes=False)
+    # Without token votes (the default) the intent loss is the utterances' cross-entropy alone
+    # (the votes' own term is checked in tests/model/test_intent.py).
+    model, batch, tags, intents = build()
     slots_only = model(batch, tags)
     joint = model(batch, tags, intents)
     assert slots_only.loss is not None

@@ -205,19 +205,19 @@ def test_train_with_sentencepiece_writes_and_uses_spm_model(
     assert_error(cli(capsys, "evaluate", folder, "--data", datasets.by_format["jsonl"]), 1, "spm.model")
 
 
-def test_no_intent_token_votes_trains_and_saves_a_head_without_the_vote_layer(
+def test_intent_token_votes_trains_and_saves_a_head_with_the_vote_layer(
     datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = datasets.by_format["jointbert"]
-    voting = train(data, tmp_path / "votes")
-    plain = train(data, tmp_path / "plain", "--no-intent-token-votes")
+    voting = train(data, tmp_path / "votes", "--intent-token-votes")
+    plain = train(data, tmp_path / "plain")
     assert read_json(voting / "config.json")["model"]["intent_token_votes"] is True
     assert read_json(plain / "config.json")["model"]["intent_token_votes"] is False
-    assert "intent_head.vote.weight" in load_file(str(voting / "model.safetensors"))
+    assert "intent_head.vote.weight" in load_file(str(voting / WEIGHTS))
     assert not any(name.startswith("intent_head.vote") for name in load_file(str(plain / WEIGHTS)))
-    predictor = Predictor.load(plain, device="cpu")
+    predictor = Predictor.load(voting, device="cpu")
     assert predictor.parse("arrive taipei on november 2nd").intent is not None
-    assert cli(capsys, "evaluate", plain, "--data", data).code == 0
+    assert cli(capsys, "evaluate", voting, "--data", data).code == 0
 
 
 def test_without_dev_train_holds_part_of_train_out(
