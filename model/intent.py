@@ -1,4 +1,4 @@
-"""The utterance-level intent head: pool the recurrent states, then classify; every word votes too.
+"""The utterance-level intent head: pool the recurrent states, then classify (and let words vote).
 
 Pooling: ``maxmean`` concatenates max- and mean-pooling (max finds the decisive word, mean the
 gist); ``attention`` replaces the mean with a learned attention over the words (Liu & Lane,

@@ -286,7 +286,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     console = Console()
     console.print(render_table(scores))
     known = set(predictor.config.intents)
-    confusions = render_confusions(scores, known) if scores.intent_accuracy is not None else None
+    confusions = render_confusions(scores, known)  # None without intents or without errors
     if confusions is not None:
         console.print(confusions)
     unknown = Counter(e.intent for e in examples if e.intent is not None and e.intent not in known)
