@@ -59,15 +59,20 @@ def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
-def train_command(dataset: str, seed: int, folder: Path, train_args: Sequence[str] = ()) -> list[str]:
-    """The ``slotfill train`` command line of one run: defaults, unless ``train_args`` adds options."""
+def train_command(
+    dataset: str, seed: int, folder: Path, train_args: Sequence[str] = (), data: Path | None = None
+) -> list[str]:
+    """The ``slotfill train`` command line of one run: defaults, unless ``train_args`` adds options.
+
+    ``data`` replaces the dataset's standard folder (``bench/ablation.py`` trains on a fold of it).
+    """
     return [
         sys.executable,
         "-m",
         "training.cli",
         "train",
         "--data",
-        str(DATASETS / dataset),
+        str(data or DATASETS / dataset),
         "--out",
         str(folder),
         "--seed",
