@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import random
+import re
 import shlex
 import subprocess
 import sys
@@ -95,6 +96,15 @@ def hold_out(examples: Sequence[Example], share: float, seed: int) -> tuple[list
     )
 
 
+def run_name(name: str) -> str:
+    """A variant's name as part of a folder name: anything but letters, digits, ``.+-`` becomes ``_``.
+
+    >>> run_name("dropout 0.5/b")
+    'dropout_0.5_b'
+    """
+    return re.sub(r"[^A-Za-z0-9.+-]", "_", name)
+
+
 def make_fold(dataset: Path, out: Path, share: float, seed: int) -> Path:
     """Write train minus the held-out share, the real dev, and the held-out share as ``test``."""
     kept, held = hold_out(read_split(dataset, "train"), share, seed)
@@ -109,9 +119,9 @@ def run_once(
     dataset: str, variant: Variant, seed: int, fold: Path, out: Path, threads: int | None
 ) -> dict[str, Any]:
     """One ``slotfill train`` run on the fold; dev and held-out scores come from its metrics.json."""
-    folder = out / f"{dataset}-{variant.name.replace(' ', '_')}-seed{seed}"
+    folder = out / f"{dataset}-{run_name(variant.name)}-seed{seed}"
     command = train_command(dataset, seed, folder, variant.train_args, data=fold)
-    done = folder.with_suffix(".json")
+    done = folder.parent / f"{folder.name}.json"
     if done.exists():
         previous: dict[str, Any] = json.loads(done.read_text())
         if previous.get("command") == command[1:]:

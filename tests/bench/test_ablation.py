@@ -16,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import ablation
+import accuracy
 
 from training.data import Example
 from training.formats.detect import read_split, write_split
@@ -94,6 +95,18 @@ def test_a_run_trains_for_real_reports_dev_and_held_out_and_is_not_repeated(
     other = ablation.Variant("tiny gru", ("--cell", "gru", "--epochs", "4", *tiny))
     with pytest.raises(AssertionError, match="trained again"):  # another command: not the same run
         ablation.run_once("atis", other, 1, fold, tmp_path / "runs", threads=1)
+    with pytest.raises(AssertionError, match="trained again"):  # another seed: not the same run
+        ablation.run_once("atis", variant, 2, fold, tmp_path / "runs", threads=1)
+
+
+def test_runs_of_a_dotted_variant_keep_one_result_per_seed(tmp_path: Path) -> None:
+    # "dropout 0.5" once lost the part after the dot, so both seeds wrote one result file.
+    fold, variant = tmp_path / "fold", ablation.Variant("dropout 0.5", ("--dropout", "0.5"))
+    for seed in (1, 2):
+        folder = tmp_path / f"atis-dropout_0.5-seed{seed}"
+        command = accuracy.train_command("atis", seed, folder, variant.train_args, data=fold)[1:]
+        (tmp_path / f"{folder.name}.json").write_text(json.dumps({"command": command, "seed": seed}))
+    assert [ablation.run_once("atis", variant, s, fold, tmp_path, None)["seed"] for s in (1, 2)] == [1, 2]
 
 
 def _run(variant: str, seed: int, slot_f1: float, intent: float | None) -> dict[str, Any]:
