@@ -24,6 +24,7 @@ logger = logging.getLogger("slotfill")
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 _LABEL_FIELDS = ("slot_tags", "intents")  # from the data, never from flags
 _MODEL_DEFAULTS = {
     f.name: f.default for f in dataclasses.fields(ModelConfig) if f.default is not dataclasses.MISSING
@@ -264,6 +265,10 @@ def run_train(args: argparse.Namespace) -> int:
             line += f", intent accuracy {100 * test['intent_accuracy']:.2f}"
         line += f", sentence accuracy {100 * test['sentence_accuracy']:.2f}"
     print(f"saved {args.out} (best epoch {metrics['best_epoch']}): {line}")
+    if metrics["interrupted"]:
+        epochs = metrics["epochs_run"]
+        print(f"slotfill: interrupted after {epochs} epochs; saved the best epoch so far", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
@@ -382,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("slotfill: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

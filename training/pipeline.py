@@ -121,6 +121,7 @@ def train_model(
     metrics: dict[str, Any] = {
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
+        "interrupted": result.interrupted,
         "train_seconds": round(sum(h.seconds for h in result.history), 1),
         "data": {
             "format": corpus.format,

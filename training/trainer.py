@@ -80,6 +80,8 @@ class FitResult:
     best_epoch: int
     best_dev: Scores
     history: list[EpochLog]
+    # Stopped by Ctrl-C after at least one epoch; the model holds the best epoch finished by then.
+    interrupted: bool = False
 
 
 def evaluate_examples(predictor: Predictor, examples: Sequence[Example]) -> Scores:
@@ -216,7 +218,11 @@ def fit(
     progress: bool = True,
     on_epoch: Callable[[EpochLog], None] | None = None,
 ) -> FitResult:
-    """Train ``model`` in place; on return it holds the weights of its best dev epoch."""
+    """Train ``model`` in place; on return it holds the weights of its best dev epoch.
+
+    Ctrl-C (``KeyboardInterrupt``) ends training early once an epoch has finished, with the best
+    epoch so far kept and ``FitResult.interrupted`` set; before that it propagates.
+    """
     generator = seed_everything(config.seed)
     model.to(device)
     encoded = _Encoded(model, featurizer, train, config.slot_swap, config.seed)
@@ -227,31 +233,41 @@ def fit(
     best_state: dict[str, torch.Tensor] = {}
     best_epoch = 0
     bar = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch", disable=not progress)
-    for epoch in bar:
-        started = time.perf_counter()
-        batches = bucketed_batches(encoded.new_epoch(), config.batch_size, generator)
-        loss, norm = _train_epoch(stepper, encoded, batches, device)
-        model.eval()
-        scores = evaluate_examples(predictor, dev)
-        entry = EpochLog(
-            epoch,
-            loss,
-            norm,
-            scores.slot.f1,
-            scores.intent_accuracy,
-            scores.sentence_accuracy,
-            time.perf_counter() - started,
-        )
-        history.append(entry)
-        _log_epoch(entry, log_path, on_epoch)
-        if _is_better(scores, best):
-            best, best_epoch = scores, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        bar.set_postfix(loss=f"{loss:.3f}", dev_f1=f"{100 * scores.slot.f1:.2f}", best_epoch=best_epoch)
-        if epoch - best_epoch >= config.patience:
-            logger.info("no dev improvement for %d epochs: stopping at epoch %d", config.patience, epoch)
-            break
+    interrupted = False
+    try:
+        for epoch in bar:
+            started = time.perf_counter()
+            batches = bucketed_batches(encoded.new_epoch(), config.batch_size, generator)
+            loss, norm = _train_epoch(stepper, encoded, batches, device)
+            model.eval()
+            scores = evaluate_examples(predictor, dev)
+            entry = EpochLog(
+                epoch,
+                loss,
+                norm,
+                scores.slot.f1,
+                scores.intent_accuracy,
+                scores.sentence_accuracy,
+                time.perf_counter() - started,
+            )
+            history.append(entry)
+            _log_epoch(entry, log_path, on_epoch)
+            if _is_better(scores, best):
+                # One statement, so an interrupt cannot pair a new best epoch with old weights.
+                best, best_epoch, best_state = scores, epoch, copy.deepcopy(model.state_dict())
+            bar.set_postfix(loss=f"{loss:.3f}", dev_f1=f"{100 * scores.slot.f1:.2f}", best_epoch=best_epoch)
+            if epoch - best_epoch >= config.patience:
+                logger.info("no dev improvement for %d epochs: stopping at epoch %d", config.patience, epoch)
+                break
+    except KeyboardInterrupt:
+        # Ctrl-C: a long run keeps what it has learnt rather than losing it all.
+        if best is None:
+            raise
+        interrupted = True
+        logger.warning("interrupted: keeping epoch %d, the best of the %d scored", best_epoch, len(history))
+    finally:
+        bar.close()
     model.load_state_dict(best_state)
     model.eval()
     assert best is not None
-    return FitResult(best_epoch, best, history)
+    return FitResult(best_epoch, best, history, interrupted)

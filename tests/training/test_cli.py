@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -289,6 +294,30 @@ def test_data_without_intents_trains_slots_only(
     assert json.loads(outcome.out)["intent"] is None
 
 
+def test_ctrl_c_saves_the_best_epoch_so_far_and_exits_130(datasets: Datasets, tmp_path: Path) -> None:
+    """A real SIGINT to a real ``slotfill train``: an hour of training is not lost to one keypress."""
+    out = tmp_path / "stopped"
+    argv = ["train", "--data", str(datasets.by_format["jointbert"]), "--out", str(out), *SMALL]
+    command = [sys.executable, "-m", "training.cli", *argv, "--epochs", "5000", "--patience", "5000"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    log, deadline = out / "train_log.jsonl", time.monotonic() + 120
+    while not (log.is_file() and len(log.read_text().splitlines()) >= 2):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "training never logged two epochs"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted after" in stderr and "saved the best epoch so far" in stderr
+    metrics = read_json(out / "metrics.json")
+    assert metrics["interrupted"] is True
+    assert 2 <= metrics["epochs_run"] < 5000 and metrics["best_epoch"] <= metrics["epochs_run"]
+    assert f"saved {out} (best epoch {metrics['best_epoch']})" in stdout
+    assert Predictor.load(out, "cpu").tag([["arrive", "taipei"]])[0].tags
+
+
 def test_early_stopping_stops_before_the_last_epoch(
     datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -312,7 +341,7 @@ def test_early_stopping_stops_before_the_last_epoch(
     )
     assert outcome.code == 0
     metrics = read_json(out / "metrics.json")
-    assert metrics["epochs_run"] < 40
+    assert metrics["epochs_run"] < 40 and metrics["interrupted"] is False
     assert metrics["epochs_run"] == metrics["best_epoch"] + 1
     assert len((out / "train_log.jsonl").read_text().splitlines()) == metrics["epochs_run"]
     settings = read_json(out / "config.json")["training"]["settings"]

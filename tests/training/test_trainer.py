@@ -249,3 +249,41 @@ def test_intents_are_scored_only_when_every_example_has_one(fitted: Fitted, trav
     scores = evaluate_examples(predictor, without_one)
     assert scores.intent_accuracy is None
     assert scores.slot == evaluate_examples(predictor, dev).slot
+
+
+# --- Ctrl-C -------------------------------------------------------------------------------------
+
+
+class _CtrlC:
+    """An epoch callback that raises KeyboardInterrupt, as Ctrl-C would, at epoch ``at``."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def __call__(self, entry: EpochLog) -> None:
+        if entry.epoch == self.at:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_after_an_epoch_ends_training_with_the_best_epoch_so_far(travel_data: Data) -> None:
+    train, dev = travel_data
+    model, featurizer = _fresh_model(train)
+    config = TrainConfig(epochs=EPOCHS, batch_size=8, seed=0)
+    result = fit(model, featurizer, train, dev, config, CPU, progress=False, on_epoch=_CtrlC(3))
+    assert result.interrupted
+    assert [entry.epoch for entry in result.history] == [1, 2, 3]
+    assert result.best_epoch in (1, 2)  # epoch 3 was stopped before it was compared
+    assert not model.training
+    assert evaluate_examples(Predictor(model, featurizer, CPU), dev) == result.best_dev
+
+
+def test_ctrl_c_before_any_epoch_finished_is_not_swallowed(travel_data: Data) -> None:
+    train, dev = travel_data
+    model, featurizer = _fresh_model(train)
+    config = TrainConfig(epochs=EPOCHS, batch_size=8, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, featurizer, train, dev, config, CPU, progress=False, on_epoch=_CtrlC(1))
+
+
+def test_a_finished_fit_is_not_marked_interrupted(fitted: Fitted) -> None:
+    assert not fitted.result.interrupted

@@ -70,6 +70,9 @@ def build_default(
         metrics = train_model(
             corpus, staging, dict(MODEL_SETTINGS), config, progress, extra_eval={UNSEEN_SPLIT: unseen}
         )
+        if metrics["interrupted"]:
+            # Training kept its best epoch so far; the default model must be the whole recipe.
+            raise KeyboardInterrupt
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)

@@ -9,10 +9,15 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from model.predictor import Predictor
+from training import pipeline
+from training.data import Example
+from training.formats import write_split
+from training.trainer import EpochLog, FitResult, fit
 from training.travel.default import UNSEEN_SPLIT, build_default, model_is_usable
 
 # text -> {value: slot}, every slot of the sentence (an extra or a missing slot fails).
@@ -123,3 +128,26 @@ def test_a_damaged_model_is_not_usable(default_model_dir: Path, tmp_path: Path) 
     (copy / "model.safetensors").write_bytes(b"truncated")
     assert not model_is_usable(copy)
     assert not model_is_usable(tmp_path / "missing")
+
+
+def test_an_interrupted_build_leaves_no_model_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, travel_data: tuple[list[Example], list[Example]]
+) -> None:
+    """Ctrl-C keeps the best epoch of ``slotfill train``, but the default model is the whole recipe:
+    a model from an interrupted build must not be moved into place for ``make run`` to serve."""
+    train, dev = travel_data
+    data = tmp_path / "data"
+    for split, examples in (("train", train), ("dev", dev), ("test", dev), (UNSEEN_SPLIT, dev)):
+        write_split(examples, data, split, "jsonl")  # present, so the build uses it as its corpus
+
+    def ctrl_c_in_epoch_2(*args: Any, **kwargs: Any) -> FitResult:
+        def press(entry: EpochLog) -> None:
+            if entry.epoch == 2:
+                raise KeyboardInterrupt
+
+        return fit(*args, **kwargs, on_epoch=press)
+
+    monkeypatch.setattr(pipeline, "fit", ctrl_c_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        build_default(tmp_path / "default", data, progress=False, device="cpu")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no model, no staging folder
