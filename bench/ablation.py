@@ -51,6 +51,8 @@ VARIANTS = {
     "word only": "--encoders word",
     "+spm": "--encoders word,trigram,spm",
     "gru": "--cell gru",
+    "Elman RNN": "--cell rnn",
+    "IRNN": "--cell irnn",
     "2 layers": "--num-layers 2",
     "no CRF": "--no-crf",
     "maxmean pooling": "--intent-pooling maxmean",
