@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import re
 import shlex
@@ -37,7 +36,7 @@ from typing import Any
 
 from accuracy import DATASETS, ROOT, folder_size, machine, summary, threading, train_command
 from benchmarks_md import command_line, replace_section
-from threads import pinned_environment
+from threads import pinned_environment, threads_per_job
 
 sys.path.insert(0, str(ROOT))
 
@@ -58,6 +57,8 @@ VARIANTS = {
     "maxmean pooling": "--intent-pooling maxmean",
     "dropout 0.5": "--dropout 0.5",
 }
+
+_SCORES = ("slot_f1", "intent_accuracy", "sentence_accuracy")  # each on dev and on the held-out share
 
 logger = logging.getLogger("bench.ablation")
 
@@ -143,7 +144,7 @@ def run_once(
         "model_mb": round(folder_size(folder) / 1e6, 2),
     }
     for name, split in (("dev", "dev"), ("held_out", "test")):
-        for key in ("slot_f1", "intent_accuracy", "sentence_accuracy"):
+        for key in _SCORES:
             result[f"{name}_{key}"] = metrics[split][key]
     done.write_text(json.dumps(result, indent=2))
     return result
@@ -175,9 +176,6 @@ def table(runs: list[dict[str, Any]], order: Sequence[str]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-_SCORES = ("slot_f1", "intent_accuracy", "sentence_accuracy")
 
 
 def write_benchmarks(
@@ -232,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"variant names repeat: {names}")
     if not (DATASETS / args.dataset).is_dir():
         parser.error(f"dataset not found at {DATASETS / args.dataset}")
-    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
+    threads = threads_per_job(args.jobs)
     out = args.out / args.dataset
     fold = make_fold(DATASETS / args.dataset, out / f"fold-{args.fold_seed}", args.holdout, args.fold_seed)
     plan = [(variant, seed) for variant in args.variants for seed in args.seeds]

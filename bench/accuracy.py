@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks_md import command_line, replace_section
-from threads import pinned_environment
+from threads import pinned_environment, threads_per_job
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"datasets not found at {DATASETS}")
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")
-    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
+    threads = threads_per_job(args.jobs)
     args.out.mkdir(parents=True, exist_ok=True)
     plan = [(dataset, seed) for dataset in args.datasets for seed in args.seeds]
     runs: list[dict[str, Any]] = []

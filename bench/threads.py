@@ -23,3 +23,13 @@ def pinned_environment(threads: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update({name: str(threads) for name in THREAD_VARIABLES})
     return env
+
+
+def threads_per_job(jobs: int) -> int | None:
+    """Each of ``jobs`` runs side by side gets an equal share of the cores; one run alone is left
+    to torch's default (None).
+
+    >>> threads_per_job(1) is None
+    True
+    """
+    return max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
