@@ -56,6 +56,10 @@ VARIANTS = {
     "no CRF": "--no-crf",
     "maxmean pooling": "--intent-pooling maxmean",
     "dropout 0.5": "--dropout 0.5",
+    # Size, regularisation and batch: the settings a user tunes first.
+    "hidden 300": "--hidden-size 300",
+    "word dropout 0.2": "--word-dropout 0.2",
+    "batch 16": "--batch-size 16",
 }
 
 _SCORES = ("slot_f1", "intent_accuracy", "sentence_accuracy")  # each on dev and on the held-out share
