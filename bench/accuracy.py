@@ -8,6 +8,7 @@ is written into BENCHMARKS.md between the ``accuracy`` markers, with command, da
     python bench/accuracy.py --datasets atis --seeds 1
     python bench/accuracy.py --jobs 2            # two runs at a time, one thread each
     python bench/accuracy.py --train-args="--intent-weight 2"   # a variant: printed, not written
+    python bench/accuracy.py --datasets atis --device cuda      # on a GPU: its own table
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
+# Runs on a GPU get a table of their own beside the CPU one, so neither overwrites the other.
+CUDA_START, CUDA_END = "<!-- accuracy-cuda:start -->", "<!-- accuracy-cuda:end -->"
 REFERENCES = {
     "atis": "BiLSTM-CRF + GloVe + chars 95.74; JointBERT 95.9-96.1 / 97.5-98.0 / 88.2-88.6",
     "snips": "BiLSTM-CRF + GloVe + chars 96.31; JointBERT 97.0-97.2 / 98.6-99.1 / 92.8-93.6",
@@ -52,7 +55,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, no GPU"
+    import torch
+
+    gpu = f"GPU: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "no GPU"
+    python = f"Python {platform.python_version()}, torch {torch.__version__}"
+    return f"{os.cpu_count()} cores ({cpu}), {python}, {gpu}"
 
 
 def folder_size(folder: Path) -> int:
@@ -97,9 +104,11 @@ def train_once(
     wall = time.perf_counter() - started
     metrics = json.loads((folder / "metrics.json").read_text())
     weights = folder / "model.safetensors"
+    config = json.loads((folder / "config.json").read_text())
     return {
         "dataset": dataset,
         "seed": seed,
+        "device": config["training"]["device"],
         "wall_seconds": round(wall, 1),
         "train_seconds": metrics["train_seconds"],
         "best_epoch": metrics["best_epoch"],
@@ -161,20 +170,30 @@ def threading(jobs: int, threads: int | None) -> str:
     return f"torch threads: {threads} per run, {jobs} runs at a time"
 
 
+def on_gpu(runs: list[dict[str, Any]]) -> bool:
+    """Whether the runs trained on CUDA (``--device auto`` takes it when present), for their table.
+
+    >>> on_gpu([{"device": "cpu"}]), on_gpu([{"device": "cuda"}, {"device": "cuda:1"}])
+    (False, True)
+    """
+    return any(run["device"].startswith("cuda") for run in runs)
+
+
 def write_benchmarks(runs: list[dict[str, Any]], argv: list[str], sharing: str) -> None:
+    start, end = (CUDA_START, CUDA_END) if on_gpu(runs) else (START, END)
     block = "\n".join(
         [
-            START,
+            start,
             f"Command: `{command_line('bench/accuracy.py', argv)}`  ",
             f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}; {sharing}  ",
             "Mean over seeds with the range in brackets; test split; train time is the wall time of the "
             "whole `slotfill train` command (data loading, training, dev and test scoring, saving).",
             "",
             table(runs),
-            END,
+            end,
         ]
     )
-    replace_section(BENCHMARKS, START, END, "## Accuracy (`bench/accuracy.py`)", block)
+    replace_section(BENCHMARKS, start, end, "## Accuracy (`bench/accuracy.py`)", block)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
         "since BENCHMARKS.md's table is the defaults",
     )
     parser.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        help="passed to 'slotfill train' (default: its own, auto); runs on CUDA fill their own table",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         default=1,
@@ -200,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     train_args = shlex.split(args.train_args)
+    device_args = ["--device", args.device] if args.device else []
     if train_args and not args.no_write:
         parser.error("--train-args runs a variant: add --no-write (BENCHMARKS.md's table is the defaults)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -223,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = [
-            pool.submit(train_once, dataset, seed, args.out, threads, train_args) for dataset, seed in plan
+            pool.submit(train_once, dataset, seed, args.out, threads, [*device_args, *train_args])
+            for dataset, seed in plan
         ]
         for future in futures:
             record(future.result())

@@ -7,7 +7,9 @@ emit one, and the marginals used as confidences are those of legal sequences onl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import Concatenate, ParamSpec, TypeVar
 
 import torch
 from torch import nn
@@ -16,6 +18,30 @@ from model.spans import split_tag
 
 _FORBIDDEN = float("-inf")
 _TINY = 1e-30
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _full_precision(
+    method: Callable[Concatenate[CRF, torch.Tensor, _P], _R],
+) -> Callable[Concatenate[CRF, torch.Tensor, _P], _R]:
+    """Run a CRF computation in (at least) float32 with autocast off, whatever the caller's context.
+
+    Mixed-precision training wraps the model in ``torch.autocast``, which would run the forward
+    algorithm's matrix products in float16: there ``_TINY`` rounds to zero, a tag whose every
+    allowed predecessor has underflowed gets ``log(0)``, and its gradient turns NaN, so the loss
+    scaler skips step after step. The CRF is a few (K, K) products per token: float32 costs nothing.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: CRF, emissions: torch.Tensor, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if emissions.dtype not in (torch.float32, torch.float64):
+            emissions = emissions.float()
+        with torch.autocast(emissions.device.type, enabled=False):
+            return method(self, emissions, *args, **kwargs)
+
+    return wrapper
 
 
 def allowed_transitions(tags: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -88,10 +114,12 @@ class CRF(nn.Module):
         last = tags.gather(1, (mask.sum(1, keepdim=True) - 1)).squeeze(1)
         return score + end[last]
 
+    @_full_precision
     def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of the gold paths (B,)."""
         return self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)
 
+    @_full_precision
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         """Best legal tag path of each utterance, cut to its length."""
         trans, start, end = self._tables()
@@ -124,6 +152,7 @@ class CRF(nn.Module):
             tags[:, t] = current
         return tags
 
+    @_full_precision
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """P(tag at t = k | utterance) for every token (B, T, K), by forward-backward."""
         trans, _, end = self._tables()

@@ -27,3 +27,35 @@ def test_a_variant_must_not_write_the_defaults_table(capsys: pytest.CaptureFixtu
     assert exit_info.value.code == 2
     assert "--train-args runs a variant: add --no-write" in capsys.readouterr().err
     assert accuracy.BENCHMARKS.read_text() == before
+
+
+def run(device: str, seed: int) -> dict[str, object]:
+    return {
+        "dataset": "atis",
+        "seed": seed,
+        "device": device,
+        "wall_seconds": 100.0,
+        "best_epoch": 30,
+        "dev_slot_f1": 0.97,
+        "slot_f1": 0.955 + seed / 1000,
+        "intent_accuracy": 0.97,
+        "sentence_accuracy": 0.87,
+        "model_mb": 12.0,
+    }
+
+
+def test_gpu_runs_fill_their_own_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run on CUDA must not overwrite the CPU table (the issue asks for both, side by side)."""
+    benchmarks = tmp_path / "BENCHMARKS.md"
+    monkeypatch.setattr(accuracy, "BENCHMARKS", benchmarks)
+    accuracy.write_benchmarks([run("cpu", 1)], ["--datasets", "atis"], "sharing")
+    cpu_table = benchmarks.read_text()
+    accuracy.write_benchmarks([run("cuda", 2)], ["--datasets", "atis", "--device", "cuda"], "sharing")
+    text = benchmarks.read_text()
+    assert text.startswith(cpu_table.rstrip())
+    cpu, gpu = text.split(accuracy.CUDA_START)
+    assert "| ATIS | 1 | 95.60 |" in cpu and "--device cuda" not in cpu
+    assert "| ATIS | 2 | 95.70 |" in gpu and "`python bench/accuracy.py --datasets atis --device cuda`" in gpu
+    accuracy.write_benchmarks([run("cuda", 3)], ["--device", "cuda"], "sharing")
+    assert benchmarks.read_text().count(accuracy.CUDA_START) == 1
+    assert benchmarks.read_text().startswith(cpu_table.rstrip())

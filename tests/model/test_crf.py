@@ -214,3 +214,30 @@ def test_marginals_are_probabilities_even_when_the_model_is_sure() -> None:
         marginals = crf.marginals(emissions, mask)
     assert float(marginals.max()) <= 1.0
     assert float(marginals.min()) >= 0.0
+
+
+def test_mixed_precision_leaves_the_crf_in_float32(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:
+    """Under autocast (mixed-precision training) the CRF still computes in float32.
+
+    CPU autocast with bfloat16 stands in for CUDA's float16: both would run the forward algorithm's
+    matrix products in 16 bits, losing about three decimal digits of log Z.
+    """
+    crf, emissions, mask = padded
+    crf = crf.float()
+    emissions = emissions.float()
+    tags = torch.tensor([[BA, IA, OUT, BB], [OUT, BA, OUT, OUT]])
+    expected_nll = crf.nll(emissions, tags, mask)
+    expected_marginals = crf.marginals(emissions, mask)
+    half = emissions.to(torch.bfloat16).requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        nll = crf.nll(emissions, tags, mask)
+        from_half = crf.nll(half, tags, mask)
+        marginals = crf.marginals(emissions, mask)
+        paths = crf.viterbi(emissions, mask)
+    assert nll.dtype == marginals.dtype == torch.float32
+    torch.testing.assert_close(nll, expected_nll, atol=1e-5, rtol=1e-6)
+    torch.testing.assert_close(marginals, expected_marginals, atol=1e-6, rtol=0)
+    assert paths == crf.viterbi(emissions, mask)
+    torch.autograd.backward(from_half.sum())
+    assert half.grad is not None and half.grad.dtype == torch.bfloat16
+    assert torch.isfinite(half.grad.float()).all()
