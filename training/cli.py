@@ -139,6 +139,12 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         default=defaults.intent_weight,
         help="weight of the intent loss beside the per-token slot loss",
     )
+    group.add_argument(
+        "--ema",
+        type=float,
+        default=defaults.ema,
+        help="decay of a moving average of the weights, scored and saved in their place (0: off)",
+    )
     group.add_argument("--seed", type=int, default=defaults.seed)
     group.add_argument(
         "--dev-fraction",
@@ -244,6 +250,7 @@ def run_train(args: argparse.Namespace) -> int:
         schedule=args.schedule,
         slot_swap=args.slot_swap,
         intent_weight=args.intent_weight,
+        ema=args.ema,
         seed=args.seed,
         device=args.device,
     )

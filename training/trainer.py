@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from model.batch import Batch, Features, Featurizer, collate
@@ -46,6 +47,9 @@ class TrainConfig:
     # Weight of the intent loss beside the per-token slot loss (SlotTagger.forward). 2 raised ATIS
     # dev intent accuracy but cost slot F1; BENCHMARKS.md has the runs.
     intent_weight: float = 1.0
+    # Decay of an exponential moving average of the weights, updated every step; dev scoring, early
+    # stopping and the saved model then use the average. 0 turns it off.
+    ema: float = 0.0
     seed: int = 13
     device: str = "auto"
 
@@ -62,6 +66,8 @@ class TrainConfig:
         for name in ("weight_decay", "clip_norm", "intent_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,8 @@ def _is_better(new: Scores, old: Scores | None) -> bool:
 
 
 class _Stepper:
-    """One optimisation step: AdamW, loss scaling on CUDA, gradient clipping, LR schedule."""
+    """One optimisation step: AdamW, loss scaling on CUDA, gradient clipping, LR schedule, and the
+    moving average of the weights when ``config.ema`` asks for one."""
 
     def __init__(self, model: SlotTagger, config: TrainConfig, device: torch.device, steps: int) -> None:
         self.model = model
@@ -160,6 +167,21 @@ class _Stepper:
         self.scheduler = None
         if config.schedule == "cosine":
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps + 1)
+        # Parameters only: the buffers are constants (the CRF's -inf penalties would average to NaN).
+        self.average = (
+            AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema))  # type: ignore[no-untyped-call]
+            if config.ema > 0
+            else None
+        )
+
+    @property
+    def scored(self) -> SlotTagger:
+        """The weights that dev scores and that are kept: the average when there is one."""
+        if self.average is None:
+            return self.model
+        module = self.average.module
+        assert isinstance(module, SlotTagger)
+        return module
 
     def loss(self, batch: Batch, tags: torch.Tensor, intents: torch.Tensor | None) -> torch.Tensor:
         # Mixed precision on CUDA only; the CRF casts its inputs back to float32 itself.
@@ -181,6 +203,8 @@ class _Stepper:
         self.scaler.update()
         if self.scheduler is not None:
             self.scheduler.step()
+        if self.average is not None:
+            self.average.update_parameters(self.model)
         return norm
 
 
@@ -227,7 +251,8 @@ def fit(
     model.to(device)
     encoded = _Encoded(model, featurizer, train, config.slot_swap, config.seed)
     stepper = _Stepper(model, config, device, config.epochs * -(-len(train) // config.batch_size))
-    predictor = Predictor(model, featurizer, device)
+    scored = stepper.scored
+    predictor = Predictor(scored, featurizer, device)
     history: list[EpochLog] = []
     best: Scores | None = None
     best_state: dict[str, torch.Tensor] = {}
@@ -239,7 +264,7 @@ def fit(
             started = time.perf_counter()
             batches = bucketed_batches(encoded.new_epoch(), config.batch_size, generator)
             loss, norm = _train_epoch(stepper, encoded, batches, device)
-            model.eval()
+            scored.eval()
             scores = evaluate_examples(predictor, dev)
             entry = EpochLog(
                 epoch,
@@ -254,7 +279,7 @@ def fit(
             _log_epoch(entry, log_path, on_epoch)
             if _is_better(scores, best):
                 # One statement, so an interrupt cannot pair a new best epoch with old weights.
-                best, best_epoch, best_state = scores, epoch, copy.deepcopy(model.state_dict())
+                best, best_epoch, best_state = scores, epoch, copy.deepcopy(scored.state_dict())
             bar.set_postfix(loss=f"{loss:.3f}", dev_f1=f"{100 * scores.slot.f1:.2f}", best_epoch=best_epoch)
             if epoch - best_epoch >= config.patience:
                 logger.info("no dev improvement for %d epochs: stopping at epoch %d", config.patience, epoch)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -59,6 +60,8 @@ def _fresh_model(train: list[Example], seed: int = 0) -> tuple[SlotTagger, Featu
         ("slot_swap", 1.5),
         ("slot_swap", -0.5),
         ("intent_weight", -1.0),
+        ("ema", 1.0),
+        ("ema", -0.1),
     ],
 )
 def test_train_config_refuses_bad_values(field: str, value: object) -> None:
@@ -186,6 +189,51 @@ def test_cosine_schedule_anneals_the_learning_rate_to_zero(initial: tuple[SlotTa
         rates.append(stepper.optimizer.param_groups[0]["lr"])
     assert rates == sorted(rates, reverse=True)
     assert rates[-1] < 1e-2 * 0.05
+
+
+# --- the moving average of the weights ----------------------------------------------------------
+
+
+def test_ema_averages_the_weights_after_every_step(initial: tuple[SlotTagger, Featurizer]) -> None:
+    """average_1 = w_1, then average_k = d * average_(k-1) + (1 - d) * w_k, the raw model untouched."""
+    model, _ = copy.deepcopy(initial)
+    decay = 0.7
+    stepper = _Stepper(model, TrainConfig(ema=decay, lr=1e-2), CPU, steps=4)
+    assert stepper.scored is not model
+    expected: list[torch.Tensor] = []
+    for _ in range(4):
+        loss = sum((p**2).sum() for p in model.parameters())
+        stepper.step(loss)  # type: ignore[arg-type]
+        weights = [p.detach().clone() for p in model.parameters()]
+        pairs = zip(expected, weights, strict=True)
+        expected = [decay * e + (1 - decay) * w for e, w in pairs] if expected else weights
+    averaged = list(stepper.scored.parameters())
+    for got, want in zip(averaged, expected, strict=True):
+        torch.testing.assert_close(got, want)
+    assert not all(torch.equal(a, r) for a, r in zip(averaged, model.parameters(), strict=True))
+    # Constant buffers (the CRF's -inf penalties) are copied, never averaged into NaN.
+    for name, buffer in stepper.scored.named_buffers():
+        assert torch.equal(buffer, dict(model.named_buffers())[name])
+
+
+def test_off_by_default_the_scored_weights_are_the_model(initial: tuple[SlotTagger, Featurizer]) -> None:
+    model, _ = copy.deepcopy(initial)
+    stepper = _Stepper(model, TrainConfig(), CPU, steps=1)
+    assert stepper.average is None and stepper.scored is model
+
+
+def test_fit_with_ema_keeps_and_scores_the_averaged_weights(travel_data: Data) -> None:
+    train, dev = travel_data
+    config = TrainConfig(epochs=3, batch_size=8, seed=0)
+    plain_model, featurizer = _fresh_model(train)
+    fit(plain_model, featurizer, train, dev, config, CPU, progress=False)
+    model, featurizer = _fresh_model(train)
+    result = fit(model, featurizer, train, dev, dataclasses.replace(config, ema=0.9), CPU, progress=False)
+    # The dev scores (and so the best epoch) are those of the weights fit returns: the average.
+    assert evaluate_examples(Predictor(model, featurizer, CPU), dev) == result.best_dev
+    assert not all(
+        torch.equal(a, b) for a, b in zip(model.parameters(), plain_model.parameters(), strict=True)
+    )
 
 
 # --- early stopping and the epoch log ----------------------------------------------------------
