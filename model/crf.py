@@ -11,13 +11,18 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
+import numpy as np
 import torch
 from torch import nn
 
+from model import crf_decode
 from model.spans import split_tag
 
 _FORBIDDEN = float("-inf")
 _TINY = 1e-30
+# Batches up to this size are decoded in NumPy (model.crf_decode), larger ones in torch: the
+# crossover bench/crf_decode.py measured lies between 16 and 64 utterances on one CPU thread.
+NUMPY_MAX_BATCH = 16
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -119,9 +124,29 @@ class CRF(nn.Module):
         """Negative log-likelihood of the gold paths (B,)."""
         return self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)
 
+    def _numpy_inputs(
+        self, emissions: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Emissions, lengths and the penalised tables as NumPy arrays on the CPU."""
+        trans, start, end = (table.detach().to("cpu", emissions.dtype).numpy() for table in self._tables())
+        return emissions.detach().cpu().numpy(), mask.sum(1).cpu().numpy(), trans, start, end
+
     @_full_precision
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         """Best legal tag path of each utterance, cut to its length."""
+        if emissions.shape[0] <= NUMPY_MAX_BATCH:
+            return crf_decode.viterbi(*self._numpy_inputs(emissions, mask))
+        return self._viterbi_torch(emissions, mask)
+
+    @_full_precision
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """P(tag at t = k | utterance) for every token (B, T, K), by forward-backward."""
+        if emissions.shape[0] <= NUMPY_MAX_BATCH:
+            probs = crf_decode.marginals(*self._numpy_inputs(emissions, mask))
+            return torch.from_numpy(probs).to(emissions.device)
+        return self._marginals_torch(emissions, mask)
+
+    def _viterbi_torch(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         trans, start, end = self._tables()
         into = trans.t().contiguous()  # (to, from): the max runs over the contiguous last axis
         score = start + emissions[:, 0]  # (B, K)
@@ -152,9 +177,7 @@ class CRF(nn.Module):
             tags[:, t] = current
         return tags
 
-    @_full_precision
-    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """P(tag at t = k | utterance) for every token (B, T, K), by forward-backward."""
+    def _marginals_torch(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         trans, _, end = self._tables()
         exp_trans_t = trans.exp().t()
         alphas = self._forward_scores(emissions, mask)

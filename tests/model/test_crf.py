@@ -7,11 +7,20 @@ import itertools
 import pytest
 import torch
 
+from model import crf as crf_module
+from model import crf_decode
 from model.crf import CRF, allowed_transitions
 from model.spans import is_well_formed
 
 TAGS = ("O", "B-a", "I-a", "B-b", "I-b")
 OUT, BA, IA, BB, IB = range(5)
+
+
+@pytest.fixture(autouse=True, params=["numpy", "torch"])
+def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with both decoders: NumPy (small batches) and torch (large ones)."""
+    monkeypatch.setattr(crf_module, "NUMPY_MAX_BATCH", 10**9 if request.param == "numpy" else 0)
+    return str(request.param)
 
 
 def random_crf(seed: int) -> CRF:
@@ -241,3 +250,22 @@ def test_mixed_precision_leaves_the_crf_in_float32(padded: tuple[CRF, torch.Tens
     torch.autograd.backward(from_half.sum())
     assert half.grad is not None and half.grad.dtype == torch.bfloat16
     assert torch.isfinite(half.grad.float()).all()
+
+
+def test_numpy_and_torch_decoders_agree_on_ragged_batches() -> None:
+    """The two decoders are one algorithm: same paths, same marginals, padding never read."""
+    crf = random_crf(7).float()
+    generator = torch.Generator().manual_seed(8)
+    emissions = torch.randn(40, 9, len(TAGS), generator=generator) * 3
+    lengths = torch.randint(1, 10, (40,), generator=generator)
+    mask = torch.arange(9).unsqueeze(0) < lengths.unsqueeze(1)
+    emissions[~mask] = float("nan")  # padding that must never reach a real token's score
+    with torch.inference_mode():
+        paths, probs = (
+            crf._viterbi_torch(emissions.nan_to_num(), mask),
+            crf._marginals_torch(emissions.nan_to_num(), mask),
+        )
+        numpy_paths = crf_decode.viterbi(*crf._numpy_inputs(emissions, mask))
+        numpy_probs = torch.from_numpy(crf_decode.marginals(*crf._numpy_inputs(emissions, mask)))
+    assert numpy_paths == paths
+    torch.testing.assert_close(numpy_probs[mask], probs[mask], atol=1e-5, rtol=0)

@@ -1,0 +1,91 @@
+"""Viterbi and forward-backward in NumPy, for the small batches of a chatbot backend.
+
+Both algorithms walk the utterance token by token, a handful of array operations per token. With
+one or a few utterances those arrays are tiny, so what a step costs is the fixed price of each
+operation: about a microsecond in NumPy against several in torch, whose every call goes through
+its dispatcher (and on a GPU launches a kernel). ``model.crf.CRF`` sends batches up to
+``NUMPY_MAX_BATCH`` here; past that torch's fused ``max`` over the (B, K, K) candidates wins.
+``bench/crf_decode.py`` measures both.
+
+Inputs are the CRF's tables with the BIO penalties already added (forbidden moves are ``-inf``),
+emissions (B, T, K) and each utterance's length; padding past a length is never read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[np.floating]
+
+_TINY = 1e-30
+
+
+def viterbi(
+    emissions: Array, lengths: npt.NDArray[np.integer], trans: Array, start: Array, end: Array
+) -> list[list[int]]:
+    """Best tag path of each utterance, cut to its length.
+
+    >>> import numpy as np
+    >>> trans = np.array([[0.0, 0.0], [-np.inf, 0.0]])  # tag 1 may not go back to tag 0
+    >>> viterbi(np.array([[[0.0, 1.0], [2.0, 0.0]]]), np.array([2]), trans, np.zeros(2), np.zeros(2))
+    [[0, 0]]
+    """
+    batch, width, _ = emissions.shape
+    into = np.ascontiguousarray(trans.T)  # (to, from): the max runs over the contiguous last axis
+    score = start + emissions[:, 0]
+    history = np.empty((max(width - 1, 0), batch, trans.shape[0]), dtype=np.intp)
+    for t in range(1, width):
+        candidates = score[:, None, :] + into  # (B, to, from)
+        best = candidates.argmax(2)
+        history[t - 1] = best
+        step = np.take_along_axis(candidates, best[:, :, None], 2)[:, :, 0] + emissions[:, t]
+        score = np.where((t < lengths)[:, None], step, score)
+    last = (score + end).argmax(1)
+    paths = []
+    for row in range(batch):
+        path = [int(last[row])]
+        for t in range(int(lengths[row]) - 1, 0, -1):
+            path.append(int(history[t - 1, row, path[-1]]))
+        paths.append(path[::-1])
+    return paths
+
+
+def _log_matmul(log_vector: Array, matrix: Array) -> Array:
+    """log(exp(log_vector) @ matrix), rescaled by the row maximum so nothing overflows."""
+    peak = log_vector.max(1, keepdims=True)
+    product: Array = np.log(np.exp(log_vector - peak) @ matrix + _TINY) + peak
+    return product
+
+
+def marginals(
+    emissions: Array, lengths: npt.NDArray[np.integer], trans: Array, start: Array, end: Array
+) -> Array:
+    """P(tag at t = k | utterance) for every token (B, T, K), by forward-backward.
+
+    Rows past an utterance's length hold values the caller ignores.
+    """
+    batch, width, tags = emissions.shape
+    exp_trans = np.exp(trans)  # forbidden moves become exact zeros
+    exp_trans_t = np.ascontiguousarray(exp_trans.T)
+    alphas = np.empty_like(emissions)
+    alpha = start + emissions[:, 0]
+    alphas[:, 0] = alpha
+    for t in range(1, width):
+        step = _log_matmul(alpha, exp_trans) + emissions[:, t]
+        alpha = np.where((t < lengths)[:, None], step, alpha)
+        alphas[:, t] = alpha
+    betas = np.empty_like(emissions)
+    beta: Array = np.broadcast_to(end, (batch, tags))
+    betas[:, width - 1] = beta
+    for t in range(width - 1, 0, -1):
+        # Past an utterance's end beta stays at the end scores, so its last token sees them.
+        back = _log_matmul(emissions[:, t] + beta, exp_trans_t)
+        beta = np.where((t < lengths)[:, None], back, beta)
+        betas[:, t - 1] = beta
+    final = alphas[:, -1] + end
+    peak = final.max(1, keepdims=True)
+    log_z = np.log(np.exp(final - peak).sum(1, keepdims=True)) + peak
+    # Rounding in the rescaled sums can overshoot 1 by ~1e-5 when the model is sure; clamp.
+    probs: Array = np.clip(np.exp(alphas + betas - log_z[:, :, None]), 0.0, 1.0)
+    return probs
