@@ -1,11 +1,10 @@
-"""Viterbi and forward-backward in NumPy, for the small batches of a chatbot backend.
+"""Viterbi and forward-backward in NumPy: the decoder on the CPU, and for small batches on a GPU.
 
 Both algorithms walk the utterance token by token, a handful of array operations per token. With
 one or a few utterances those arrays are tiny, so what a step costs is the fixed price of each
 operation: about a microsecond in NumPy against several in torch, whose every call goes through
-its dispatcher (and on a GPU launches a kernel). ``model.crf.CRF`` sends batches up to
-``NUMPY_MAX_BATCH`` here; past that torch's fused ``max`` over the (B, K, K) candidates wins.
-``bench/crf_decode.py`` measures both.
+its dispatcher (and on a GPU launches a kernel). ``model.crf.CRF`` decodes here on the CPU at
+every batch size (``bench/crf_decode.py`` measures both decoders), and on a GPU for small batches.
 
 Inputs are the CRF's tables with the BIO penalties already added (forbidden moves are ``-inf``),
 emissions (B, T, K) and each utterance's length; padding past a length is never read.

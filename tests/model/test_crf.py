@@ -12,6 +12,9 @@ from model import crf_decode
 from model.crf import CRF, allowed_transitions
 from model.spans import is_well_formed
 
+# The decoder choice as the module makes it, kept before the fixture below replaces it.
+DECODE_WITH_NUMPY = crf_module._decode_with_numpy
+
 TAGS = ("O", "B-a", "I-a", "B-b", "I-b")
 OUT, BA, IA, BB, IB = range(5)
 
@@ -19,7 +22,7 @@ OUT, BA, IA, BB, IB = range(5)
 @pytest.fixture(autouse=True, params=["numpy", "torch"])
 def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test runs with both decoders: NumPy (small batches) and torch (large ones)."""
-    monkeypatch.setattr(crf_module, "NUMPY_MAX_BATCH", 10**9 if request.param == "numpy" else 0)
+    monkeypatch.setattr(crf_module, "_decode_with_numpy", lambda emissions: request.param == "numpy")
     return str(request.param)
 
 
@@ -269,3 +272,12 @@ def test_numpy_and_torch_decoders_agree_on_ragged_batches() -> None:
         numpy_probs = torch.from_numpy(crf_decode.marginals(*crf._numpy_inputs(emissions, mask)))
     assert numpy_paths == paths
     torch.testing.assert_close(numpy_probs[mask], probs[mask], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("device", "batch", "numpy"),
+    [("cpu", 1, True), ("cpu", 512, True), ("meta", 16, True), ("meta", 17, False)],
+)
+def test_numpy_decodes_on_the_cpu_and_small_batches_elsewhere(device: str, batch: int, numpy: bool) -> None:
+    """The real choice (the autouse fixture replaces it in every other test); "meta" stands in for a GPU."""
+    assert DECODE_WITH_NUMPY(torch.empty(batch, 3, len(TAGS), device=device)) is numpy
