@@ -1,10 +1,11 @@
 """CRF decoding (Viterbi + marginals) in NumPy against torch, by batch size and tag-set size.
 
-This is where ``model.crf`` gets its choice of decoder on the CPU: a chatbot backend decodes one
-utterance at a time, where each step's arrays are tiny and torch's per-call dispatch dominates;
-batch jobs decode 128 at a time, where the arithmetic does. Tag sets are those of the bundled
-default model (7 tags), SNIPS (79) and ATIS (159); utterances are 12 tokens, about ATIS's mean.
-Both decoders get the same random CRF and emissions; one torch thread, as a server worker has.
+This is where ``model.crf.NUMPY_MAX_BATCH`` comes from: a chatbot backend decodes one utterance
+at a time, where each step's arrays are tiny and torch's per-call dispatch dominates; batch jobs
+decode 128 at a time, where the arithmetic does and torch can spread it over threads. Tag sets
+are those of the bundled default model (7 tags), SNIPS (79) and ATIS (159); utterances are 12
+tokens, about ATIS's mean. Both decoders get the same random CRF and emissions, with one torch
+thread (a server worker's default) and with one per core.
 
     python bench/crf_decode.py
     python bench/crf_decode.py --no-write
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import statistics
 import sys
 import time
@@ -30,7 +32,7 @@ from accuracy import machine  # noqa: E402
 from benchmarks_md import command_line, replace_section  # noqa: E402
 
 from model import crf_decode  # noqa: E402
-from model.crf import CRF, NUMPY_MAX_BATCH_ON_GPU  # noqa: E402
+from model.crf import CRF, NUMPY_MAX_BATCH  # noqa: E402
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 START, END = "<!-- crf-decode:start -->", "<!-- crf-decode:end -->"
@@ -72,8 +74,12 @@ def seconds_per_call(work: Callable[[], object], repeats: int = 5, budget: float
     return statistics.median(times)
 
 
-def measure() -> list[tuple[str, int, int, float, float]]:
-    """(tag set, tags, batch, torch seconds, numpy seconds) per configuration."""
+Row = tuple[int, str, int, int, float, float]
+
+
+def measure(threads: int) -> list[Row]:
+    """(threads, tag set, tags, batch, torch seconds, numpy seconds) per configuration."""
+    torch.set_num_threads(threads)
     rows = []
     for name, tags in TAG_SETS.items():
         crf = random_crf(tags)
@@ -98,20 +104,23 @@ def measure() -> list[tuple[str, int, int, float, float]]:
                 assert crf._viterbi_torch(emissions, mask) == crf_decode.viterbi(
                     *crf._numpy_inputs(emissions, mask)
                 )
-                rows.append((name, tags, batch, seconds_per_call(with_torch), seconds_per_call(with_numpy)))
+                rows.append(
+                    (threads, name, tags, batch, seconds_per_call(with_torch), seconds_per_call(with_numpy))
+                )
             logger.info("%s", rows[-1])
     return rows
 
 
-def table(rows: list[tuple[str, int, int, float, float]]) -> str:
+def table(rows: list[Row]) -> str:
     lines = [
-        "| tag set (tags) | batch | torch (ms) | NumPy (ms) | torch / NumPy |",
-        "|---|---|---|---|---|",
+        "| torch threads | tag set (tags) | batch | torch (ms) | NumPy (ms) | torch / NumPy | used |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for name, tags, batch, with_torch, with_numpy in rows:
+    for threads, name, tags, batch, with_torch, with_numpy in rows:
+        used = "NumPy" if batch <= NUMPY_MAX_BATCH else "torch"
         lines.append(
-            f"| {name} ({tags}) | {batch} | {with_torch * 1e3:.3f} | {with_numpy * 1e3:.3f} "
-            f"| {with_torch / with_numpy:.2f} |"
+            f"| {threads} | {name} ({tags}) | {batch} | {with_torch * 1e3:.3f} | {with_numpy * 1e3:.3f} "
+            f"| {with_torch / with_numpy:.2f} | {used} |"
         )
     return "\n".join(lines)
 
@@ -124,18 +133,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    torch.set_num_threads(1)
-    result = table(measure())
+    counts = sorted({1, os.cpu_count() or 1})
+    result = table([row for threads in counts for row in measure(threads)])
     print(result)
     if not args.no_write:
         block = "\n".join(
             [
                 START,
                 f"Command: `{command_line('bench/crf_decode.py', argv)}`  ",
-                f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}; one torch thread  ",
-                f"Time per call of Viterbi plus marginals on {TOKENS}-token utterances (median of 5). "
-                "`model.crf` decodes with NumPy on the CPU at every batch size, and on a GPU for "
-                f"batches of up to {NUMPY_MAX_BATCH_ON_GPU} utterances.",
+                f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}  ",
+                f"Time per call of Viterbi plus marginals on {TOKENS}-token utterances (median of 5); "
+                f"`used` is what `model.crf` picks (NumPy up to {NUMPY_MAX_BATCH} utterances).",
                 "",
                 result,
                 END,

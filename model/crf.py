@@ -20,15 +20,17 @@ from model.spans import split_tag
 
 _FORBIDDEN = float("-inf")
 _TINY = 1e-30
-# On a GPU, batches up to this size are decoded in NumPy on the CPU (model.crf_decode), where
-# torch would launch a handful of tiny kernels per token; larger ones stay on the GPU.
-NUMPY_MAX_BATCH_ON_GPU = 16
+# Batches up to this size are decoded in NumPy on the CPU (model.crf_decode), larger ones in torch
+# on their own device. bench/crf_decode.py: up to 8 utterances NumPy was as fast or faster with one
+# torch thread and with two (2-2.5 times for one utterance); from 16 up, torch with two threads
+# caught up or won on the SNIPS and ATIS tag sets.
+NUMPY_MAX_BATCH = 8
 
 
 def _decode_with_numpy(emissions: torch.Tensor) -> bool:
-    """NumPy on the CPU at every batch size (bench/crf_decode.py: from 1.9 times faster for one
-    utterance to within 10% of torch at 128), and for small batches on a GPU."""
-    return emissions.device.type == "cpu" or emissions.shape[0] <= NUMPY_MAX_BATCH_ON_GPU
+    """Small batches in NumPy, whatever the device (on a GPU, torch would launch a handful of tiny
+    kernels per token); large batches in torch."""
+    return emissions.shape[0] <= NUMPY_MAX_BATCH
 
 
 _P = ParamSpec("_P")

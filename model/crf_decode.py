@@ -1,10 +1,11 @@
-"""Viterbi and forward-backward in NumPy: the decoder on the CPU, and for small batches on a GPU.
+"""Viterbi and forward-backward in NumPy, for the small batches of a chatbot backend.
 
 Both algorithms walk the utterance token by token, a handful of array operations per token. With
 one or a few utterances those arrays are tiny, so what a step costs is the fixed price of each
 operation: about a microsecond in NumPy against several in torch, whose every call goes through
-its dispatcher (and on a GPU launches a kernel). ``model.crf.CRF`` decodes here on the CPU at
-every batch size (``bench/crf_decode.py`` measures both decoders), and on a GPU for small batches.
+its dispatcher (and on a GPU launches a kernel). ``model.crf.CRF`` sends batches of up to
+``NUMPY_MAX_BATCH`` utterances here, on any device; larger ones stay in torch, which spreads the
+(B, K, K) work over its threads. ``bench/crf_decode.py`` measures both decoders.
 
 Inputs are the CRF's tables with the BIO penalties already added (forbidden moves are ``-inf``),
 emissions (B, T, K) and each utterance's length; padding past a length is never read.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 Array = npt.NDArray[np.floating]
 
@@ -54,13 +54,13 @@ def viterbi(
 def _log_matmul(log_vector: Array, matrix: Array) -> Array:
     """log(exp(log_vector) @ matrix), rescaled by the row maximum so nothing overflows.
 
-    The product goes through torch (sharing the arrays' memory): NumPy's own BLAS starts a thread
-    per core for larger products whatever ``torch.set_num_threads`` says, and on a busy machine
-    those threads made one call 100 times slower (bench/crf_decode.py, 64 ATIS utterances).
+    NumPy's bundled OpenBLAS runs products of about a million multiply-adds and up on a thread per
+    core, whatever ``torch.set_num_threads`` says; on a busy machine that once made a 64-utterance
+    ATIS forward-backward 100 times slower. The batches sent here (``model.crf.NUMPY_MAX_BATCH``)
+    keep the product at 8 x K x K at most, single-threaded for tag sets up to about 350 tags.
     """
     peak = log_vector.max(1, keepdims=True)
-    scaled = torch.from_numpy(np.exp(log_vector - peak)) @ torch.from_numpy(matrix)
-    product: Array = np.log(scaled.numpy() + _TINY) + peak
+    product: Array = np.log(np.exp(log_vector - peak) @ matrix + _TINY) + peak
     return product
 
 

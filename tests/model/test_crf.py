@@ -276,8 +276,8 @@ def test_numpy_and_torch_decoders_agree_on_ragged_batches() -> None:
 
 @pytest.mark.parametrize(
     ("device", "batch", "numpy"),
-    [("cpu", 1, True), ("cpu", 512, True), ("meta", 16, True), ("meta", 17, False)],
+    [("cpu", 1, True), ("cpu", 8, True), ("cpu", 9, False), ("meta", 8, True), ("meta", 9, False)],
 )
-def test_numpy_decodes_on_the_cpu_and_small_batches_elsewhere(device: str, batch: int, numpy: bool) -> None:
+def test_numpy_decodes_small_batches_on_any_device(device: str, batch: int, numpy: bool) -> None:
     """The real choice (the autouse fixture replaces it in every other test); "meta" stands in for a GPU."""
     assert DECODE_WITH_NUMPY(torch.empty(batch, 3, len(TAGS), device=device)) is numpy
