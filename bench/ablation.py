@@ -60,6 +60,7 @@ VARIANTS = {
     "hidden 300": "--hidden-size 300",
     "word dropout 0.2": "--word-dropout 0.2",
     "batch 16": "--batch-size 16",
+    "ema 0.999": "--ema 0.999",
 }
 
 _SCORES = ("slot_f1", "intent_accuracy", "sentence_accuracy")  # each on dev and on the held-out share

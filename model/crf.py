@@ -22,8 +22,8 @@ _FORBIDDEN = float("-inf")
 _TINY = 1e-30
 # Batches up to this size are decoded in NumPy on the CPU (model.crf_decode), larger ones in torch
 # on their own device. bench/crf_decode.py: up to 8 utterances NumPy was as fast or faster with one
-# torch thread and with two (2-2.5 times for one utterance); from 16 up, torch with two threads
-# caught up or won on the SNIPS and ATIS tag sets.
+# torch thread and with two (2-2.5 times for one utterance); with two threads torch won on ATIS's
+# tag set from 16 utterances and on SNIPS's from 32.
 NUMPY_MAX_BATCH = 8
 
 
