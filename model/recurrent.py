@@ -59,7 +59,17 @@ class RecurrentEncoder(nn.Module):
         self.output_dim = hidden * (2 if bidirectional else 1)
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(B, T, input) -> (B, T, output_dim); positions past a length are zeros."""
+        """(B, T, input) -> (B, T, output_dim); positions past a length are zeros.
+
+        At inference a batch without padding (one utterance, as a chatbot sends) skips packing:
+        the same outputs, bit for bit, without the cost of packing and unpacking, which at one
+        short utterance is a noticeable share of the LSTM's own time. Training always packs: there
+        the weight gradients would be summed in another order, and a seed would no longer give
+        the recorded metrics.
+        """
+        if not torch.is_grad_enabled() and bool((lengths == inputs.shape[1]).all()):
+            unpacked: torch.Tensor = self.rnn(inputs)[0]
+            return unpacked
         packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
         output, _ = self.rnn(packed)
         padded, _ = pad_packed_sequence(output, batch_first=True, total_length=inputs.shape[1])
