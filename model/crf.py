@@ -155,6 +155,15 @@ class CRF(nn.Module):
             return torch.from_numpy(probs).to(emissions.device)
         return self._marginals_torch(emissions, mask)
 
+    @_full_precision
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[list[list[int]], torch.Tensor]:
+        """``viterbi`` and ``marginals`` together, moving the inputs to NumPy once."""
+        if _decode_with_numpy(emissions):
+            inputs = self._numpy_inputs(emissions, mask)
+            probs = torch.from_numpy(crf_decode.marginals(*inputs)).to(emissions.device)
+            return crf_decode.viterbi(*inputs), probs
+        return self._viterbi_torch(emissions, mask), self._marginals_torch(emissions, mask)
+
     def _viterbi_torch(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         trans, start, end = self._tables()
         into = trans.t().contiguous()  # (to, from): the max runs over the contiguous last axis

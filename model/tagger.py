@@ -103,8 +103,7 @@ class SlotTagger(nn.Module):
         """Best tags (Viterbi with the CRF, argmax without) and their marginal probabilities."""
         emissions = output.emissions.float()
         if self.crf is not None:
-            paths = self.crf.viterbi(emissions, mask)
-            probs = self.crf.marginals(emissions, mask)
+            paths, probs = self.crf.decode(emissions, mask)
         else:
             probs = emissions.softmax(-1)
             best = probs.argmax(-1).tolist()

@@ -281,3 +281,10 @@ def test_numpy_and_torch_decoders_agree_on_ragged_batches() -> None:
 def test_numpy_decodes_small_batches_on_any_device(device: str, batch: int, numpy: bool) -> None:
     """The real choice (the autouse fixture replaces it in every other test); "meta" stands in for a GPU."""
     assert DECODE_WITH_NUMPY(torch.empty(batch, 3, len(TAGS), device=device)) is numpy
+
+
+def test_decode_is_viterbi_and_marginals_together(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:
+    crf, emissions, mask = padded
+    paths, probs = crf.decode(emissions, mask)
+    assert paths == crf.viterbi(emissions, mask)
+    torch.testing.assert_close(probs, crf.marginals(emissions, mask), atol=0, rtol=0)
