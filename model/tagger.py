@@ -72,13 +72,15 @@ class SlotTagger(nn.Module):
         tags: torch.Tensor | None = None,
         intents: torch.Tensor | None = None,
         intent_weight: float = 1.0,
+        intent_smoothing: float = 0.0,
     ) -> TaggerOutput:
         """Scores, and with gold ``tags`` the loss: slot loss + ``intent_weight`` * intent loss.
 
         The slot loss is a mean over tokens and the utterance part of the intent loss a mean over
         utterances, so at weight 1 an utterance's intent pulls on the shared encoder as hard as one
         of its tags (11 on average in ATIS, 9 in SNIPS); token votes add a mean over words, which
-        pulls at every word as its tag does (``IntentHead.loss``).
+        pulls at every word as its tag does (``IntentHead.loss``). ``intent_smoothing`` is the
+        intent targets' label smoothing.
         """
         mask = batch.mask
         states = self.encoder(self.input_dropout(self.embedder(batch)), batch.lengths)  # (B, T, H)
@@ -89,7 +91,7 @@ class SlotTagger(nn.Module):
             return TaggerOutput(emissions, None, loss)
         scores = self.intent_head(states, mask)
         if loss is not None and intents is not None:
-            loss = loss + intent_weight * self.intent_head.loss(scores, intents, mask)
+            loss = loss + intent_weight * self.intent_head.loss(scores, intents, mask, intent_smoothing)
         return TaggerOutput(emissions, scores.logits, loss)
 
     def _slot_loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

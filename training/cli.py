@@ -140,6 +140,12 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         help="weight of the intent loss beside the per-token slot loss",
     )
     group.add_argument(
+        "--intent-smoothing",
+        type=float,
+        default=defaults.intent_smoothing,
+        help="label smoothing of the intent targets (0: off)",
+    )
+    group.add_argument(
         "--ema",
         type=float,
         default=defaults.ema,
@@ -250,6 +256,7 @@ def run_train(args: argparse.Namespace) -> int:
         schedule=args.schedule,
         slot_swap=args.slot_swap,
         intent_weight=args.intent_weight,
+        intent_smoothing=args.intent_smoothing,
         ema=args.ema,
         seed=args.seed,
         device=args.device,

@@ -47,6 +47,8 @@ class TrainConfig:
     # Weight of the intent loss beside the per-token slot loss (SlotTagger.forward). 2 raised ATIS
     # dev intent accuracy but cost slot F1; BENCHMARKS.md has the runs.
     intent_weight: float = 1.0
+    # Label smoothing of the intent targets (0: plain cross-entropy).
+    intent_smoothing: float = 0.0
     # Decay of an exponential moving average of the weights, updated every step; dev scoring, early
     # stopping and the saved model then use the average. 0 turns it off.
     ema: float = 0.0
@@ -66,6 +68,8 @@ class TrainConfig:
         for name in ("weight_decay", "clip_norm", "intent_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.intent_smoothing < 1.0:
+            raise ValueError(f"intent_smoothing must be in [0, 1), got {self.intent_smoothing}")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
 
@@ -164,6 +168,7 @@ class _Stepper:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.clip = config.clip_norm if config.clip_norm > 0 else float("inf")
         self.intent_weight = config.intent_weight
+        self.intent_smoothing = config.intent_smoothing
         self.scheduler = None
         if config.schedule == "cosine":
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, steps + 1)
@@ -187,7 +192,7 @@ class _Stepper:
         # Mixed precision on CUDA only; the CRF casts its inputs back to float32 itself.
         autocast = torch.autocast("cuda", dtype=torch.float16) if self.amp else nullcontext()
         with autocast:
-            output: TaggerOutput = self.model(batch, tags, intents, self.intent_weight)
+            output: TaggerOutput = self.model(batch, tags, intents, self.intent_weight, self.intent_smoothing)
         loss = output.loss
         if loss is None:
             raise RuntimeError("the model returned no loss although gold tags were given")

@@ -124,6 +124,19 @@ def test_intent_weight_scales_only_the_intent_loss() -> None:
     torch.testing.assert_close(thrice.loss - slots_only.loss, 3 * (once.loss - slots_only.loss))
 
 
+def test_intent_smoothing_smooths_only_the_intent_targets() -> None:
+    model, batch, tags, intents = build()
+    model.eval()
+    slots_only, smoothed = model(batch, tags), model(batch, tags, intents, 1.0, 0.2)
+    assert slots_only.loss is not None
+    assert smoothed.loss is not None
+    assert smoothed.intent_logits is not None
+    expected = F.cross_entropy(smoothed.intent_logits, intents, label_smoothing=0.2)
+    torch.testing.assert_close(smoothed.loss - slots_only.loss, expected)
+    plain = F.cross_entropy(smoothed.intent_logits, intents)
+    assert not torch.isclose(expected, plain)  # the smoothing reached the loss
+
+
 def test_intent_ignores_padding() -> None:
     """Max and mean pooling see the real tokens only: a longer neighbour changes nothing."""
     model, batch, _, _ = build()

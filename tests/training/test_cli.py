@@ -338,6 +338,8 @@ def test_early_stopping_stops_before_the_last_epoch(
         "0.25",
         "--intent-weight",
         "0.5",
+        "--intent-smoothing",
+        "0.1",
         "--ema",
         "0.5",
     )
@@ -347,8 +349,8 @@ def test_early_stopping_stops_before_the_last_epoch(
     assert metrics["epochs_run"] == metrics["best_epoch"] + 1
     assert len((out / "train_log.jsonl").read_text().splitlines()) == metrics["epochs_run"]
     settings = read_json(out / "config.json")["training"]["settings"]
-    chosen = ("epochs", "patience", "clip_norm", "slot_swap", "intent_weight", "ema")
-    assert tuple(settings[name] for name in chosen) == (40, 1, 0.0, 0.25, 0.5, 0.5)
+    chosen = ("epochs", "patience", "clip_norm", "slot_swap", "intent_weight", "intent_smoothing", "ema")
+    assert tuple(settings[name] for name in chosen) == (40, 1, 0.0, 0.25, 0.5, 0.1, 0.5)
 
 
 # --- evaluate -----------------------------------------------------------------------------------------
@@ -618,6 +620,7 @@ def test_bad_encoders_are_a_usage_error(
         ("--clip-norm", "-1", ("clip_norm must be >= 0, got -1.0",)),
         ("--slot-swap", "1.5", ("slot_swap must be in [0, 1], got 1.5",)),
         ("--intent-weight", "-2", ("intent_weight must be >= 0, got -2.0",)),
+        ("--intent-smoothing", "1", ("intent_smoothing must be in [0, 1), got 1.0",)),
         ("--ema", "1", ("ema must be in [0, 1), got 1.0",)),
         ("--dev-fraction", "1", ("--dev-fraction must be between 0 and 1, got 1.0",)),
         ("--dev-fraction", "0", ("--dev-fraction must be between 0 and 1, got 0.0",)),

@@ -60,6 +60,8 @@ def _fresh_model(train: list[Example], seed: int = 0) -> tuple[SlotTagger, Featu
         ("slot_swap", 1.5),
         ("slot_swap", -0.5),
         ("intent_weight", -1.0),
+        ("intent_smoothing", 1.0),
+        ("intent_smoothing", -0.1),
         ("ema", 1.0),
         ("ema", -0.1),
     ],
