@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from model.spans import Span, tags_to_spans
+from training.calibration import Calibration
 
 
 def _ratio(numerator: int, denominator: int) -> float:
@@ -105,6 +106,10 @@ class Scores:
     tokens: int
     # The wrong intents by (gold, predicted) pair, most frequent first: where intent accuracy goes.
     intent_confusions: tuple[IntentConfusion, ...] = ()
+    # How well confidences read as probabilities (training.calibration); None when not measured:
+    # tags alone carry no confidences.
+    intent_calibration: Calibration | None = None
+    slot_calibration: Calibration | None = None
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready data: fractions, not percentages, plus the counts behind them."""
@@ -124,6 +129,8 @@ class Scores:
             "intent_confusions": [
                 {"gold": c.gold, "predicted": c.predicted, "count": c.count} for c in self.intent_confusions
             ],
+            "intent_calibration": self.intent_calibration.to_dict() if self.intent_calibration else None,
+            "slot_calibration": self.slot_calibration.to_dict() if self.slot_calibration else None,
         }
 
 

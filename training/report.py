@@ -31,7 +31,11 @@ def render_table(scores: Scores, title: str | None = None) -> Table:
     then the micro total, then the utterance-level accuracies, whose "support" is the number of
     utterances (tokens for token accuracy). Print it with ``rich.console.Console().print(table)``.
     """
-    table = Table(title=title, caption="scores in %; support: gold chunks, utterances or tokens")
+    caption = (
+        "scores in %; support: gold chunks, utterances or tokens; calibration error: mean gap between"
+        " confidence and hit rate (ECE, 10 bins) over utterances or predicted slots, lower is better"
+    )
+    table = Table(title=title, caption=caption)
     table.add_column("slot")
     for header in ("precision", "recall", "F1 / acc.", "support"):
         table.add_column(header, justify="right")
@@ -57,6 +61,9 @@ def render_table(scores: Scores, title: str | None = None) -> Table:
     table.add_row("intent accuracy", "", "", _percent(scores.intent_accuracy), utterances)
     table.add_row("sentence accuracy", "", "", _percent(scores.sentence_accuracy), utterances)
     table.add_row("token accuracy", "", "", _percent(scores.token_accuracy), str(scores.tokens))
+    for name, measured in (("intent", scores.intent_calibration), ("slot", scores.slot_calibration)):
+        if measured is not None:
+            table.add_row(f"{name} calibration error", "", "", _percent(measured.ece), str(measured.count))
     return table
 
 

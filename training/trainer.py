@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -20,6 +20,7 @@ from model.predictor import Predictor
 from model.tagger import SlotTagger, TaggerOutput
 from training.augment import SlotSwapper
 from training.batching import bucketed_batches
+from training.calibration import calibration, slot_answers
 from training.data import Example
 from training.metrics import Scores, score
 from training.seeding import seed_everything
@@ -95,14 +96,32 @@ class FitResult:
 
 
 def evaluate_examples(predictor: Predictor, examples: Sequence[Example]) -> Scores:
-    """Score a predictor on gold-tokenised examples (tokens are given, not re-tokenised)."""
+    """Score a predictor on gold-tokenised examples (tokens are given, not re-tokenised), with
+    the calibration of its intent and slot confidences."""
     taggings = predictor.tag([list(e.tokens) for e in examples])
     with_intents = predictor.has_intents and all(e.intent is not None for e in examples)
-    return score(
-        [list(e.tags) for e in examples],
-        [t.tags for t in taggings],
+    gold_tags = [list(e.tags) for e in examples]
+    predicted_tags = [t.tags for t in taggings]
+    scores = score(
+        gold_tags,
+        predicted_tags,
         [e.intent or "" for e in examples] if with_intents else None,
         [t.intent.intent if t.intent else "" for t in taggings] if with_intents else None,
+    )
+    intent_calibration = None
+    if with_intents and examples:
+        intent_calibration = calibration(
+            [t.intent.confidence if t.intent else 0.0 for t in taggings],
+            [
+                t.intent is not None and t.intent.intent == e.intent
+                for t, e in zip(taggings, examples, strict=True)
+            ],
+        )
+    spans, right = slot_answers(gold_tags, predicted_tags, [t.confidences for t in taggings])
+    return replace(
+        scores,
+        intent_calibration=intent_calibration,
+        slot_calibration=calibration(spans, right) if spans else None,
     )
 
 

@@ -374,6 +374,12 @@ def test_evaluate_prints_a_table_and_writes_the_test_scores_of_training(
     assert scores["per_slot"]["time"]["gold"] == 2
     assert (scores["utterances"], scores["split"], scores["model"]) == (4, "test", str(model))
     assert f"{100 * test['slot_f1']:.2f}" in outcome.out
+    # The calibration of the confidences, as metrics.json has it and the table prints it.
+    for kind, count in (("intent", 4), ("slot", scores["slot_predicted"])):
+        measured = scores[f"{kind}_calibration"]
+        assert measured == test[f"{kind}_calibration"]
+        assert measured["count"] == count and sum(b["count"] for b in measured["bins"]) == count
+        assert f"{kind} calibration error" in outcome.out
 
 
 def test_evaluate_on_dev_gives_the_dev_scores_of_the_best_epoch(

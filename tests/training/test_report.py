@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from training.calibration import calibration
 from training.data import DataError
 from training.metrics import Scores, score
 from training.report import read_predictions, render_confusions, render_table, write_predictions, write_report
@@ -137,6 +139,24 @@ def test_table_sorted_by_support_with_totals_and_accuracies() -> None:
     assert rows[5] == ["intent accuracy", "", "", "50.00", "2"]
     assert rows[6] == ["sentence accuracy", "", "", "0.00", "2"]
     assert rows[7] == ["token accuracy", "", "", "62.50", "8"]  # 5 of 8 tags right
+    assert len(rows) == 8  # tags alone carry no confidences: no calibration rows
+
+
+def test_table_prints_the_calibration_errors_when_measured() -> None:
+    scores = replace(
+        score([["B-a"]], [["B-a"]], ["x"], ["x"]),
+        intent_calibration=calibration([0.9, 0.6], [True, True]),  # gaps 0.1 and 0.4
+        slot_calibration=calibration([0.99] * 10, [True] * 8 + [False] * 2),
+    )
+    rows = [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in _render(scores).splitlines()
+        if "│" in line
+    ]
+    assert rows[-2:] == [
+        ["intent calibration error", "", "", "25.00", "2"],
+        ["slot calibration error", "", "", "19.00", "10"],
+    ]
 
 
 def test_confusions_mark_gold_intents_the_model_has_no_label_for() -> None:

@@ -301,6 +301,23 @@ def test_intents_are_scored_only_when_every_example_has_one(fitted: Fitted, trav
     assert scores.slot == evaluate_examples(predictor, dev).slot
 
 
+def test_evaluation_measures_the_calibration_of_the_answers_it_scores(
+    fitted: Fitted, travel_data: Data
+) -> None:
+    predictor = Predictor(fitted.model, fitted.featurizer, CPU)
+    dev = travel_data[1]
+    scores = evaluate_examples(predictor, dev)
+    intent, slots = scores.intent_calibration, scores.slot_calibration
+    assert intent is not None and slots is not None
+    # The same answers as the accuracy scores: every utterance's intent, every predicted span.
+    assert intent.count == len(dev) and intent.accuracy == pytest.approx(scores.intent_accuracy)
+    assert slots.count == scores.slot.predicted and slots.accuracy == pytest.approx(scores.slot.precision)
+    assert sum(b.count for b in slots.bins) == slots.count
+    assert 0.0 <= slots.ece <= 1.0 and 0.0 <= intent.ece <= 1.0
+    without_intent = [*dev[:-1], Example(dev[-1].tokens, dev[-1].tags, None)]
+    assert evaluate_examples(predictor, without_intent).intent_calibration is None
+
+
 # --- Ctrl-C -------------------------------------------------------------------------------------
 
 
