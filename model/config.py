@@ -7,6 +7,7 @@ to ``config.json`` beside the weights, and is read back to rebuild exactly the s
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -57,6 +58,11 @@ class ModelConfig:
     intent_token_votes: bool = False
     # Compound intents ("a#b") share the scores of their parts; "" treats every label as atomic.
     intent_separator: str = "#"
+    # Confidence calibration (training.temperature): slot and intent scores are divided by these
+    # before they become probabilities. Fitted on dev after training; 1 leaves them as trained.
+    # Dividing every score by one positive number changes no prediction, only the confidences.
+    slot_temperature: float = 1.0
+    intent_temperature: float = 1.0
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.encoders if name not in ENCODERS]
@@ -79,6 +85,10 @@ class ModelConfig:
             raise ValueError(f"intent_pooling must be one of {INTENT_POOLINGS}, got {self.intent_pooling!r}")
         if not isinstance(self.intent_separator, str):
             raise ValueError(f"intent_separator must be a string, got {self.intent_separator!r}")
+        for name in ("slot_temperature", "intent_temperature"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 < value < math.inf:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
         for name in ("bidirectional", "crf", "intent_token_votes"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")

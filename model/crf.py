@@ -99,12 +99,22 @@ class CRF(nn.Module):
         self.register_buffer("penalty", torch.where(allowed, 0.0, _FORBIDDEN), persistent=False)
         self.register_buffer("start_penalty", torch.where(first, 0.0, _FORBIDDEN), persistent=False)
 
-    def _tables(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.transitions + self.penalty, self.start + self.start_penalty, self.end
+    def _tables(self, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Transition, start and end scores with the BIO penalties, divided by ``temperature``."""
+        tables = self.transitions + self.penalty, self.start + self.start_penalty, self.end
+        if temperature == 1.0:
+            return tables
+        trans, start, end = (table / temperature for table in tables)
+        return trans, start, end
 
-    def _forward_scores(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
-        """alpha_t (B, K) for every t: log-sum of all paths ending in each tag at t."""
-        trans, start, _ = self._tables()
+    def _forward_scores(
+        self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+    ) -> list[torch.Tensor]:
+        """alpha_t (B, K) for every t: log-sum of all paths ending in each tag at t.
+
+        ``emissions`` come already divided by ``temperature``; the tables are divided here.
+        """
+        trans, start, _ = self._tables(temperature)
         exp_trans = trans.exp()  # forbidden moves become exact zeros
         alpha = start + emissions[:, 0]
         alphas = [alpha]
@@ -114,14 +124,22 @@ class CRF(nn.Module):
             alphas.append(alpha)
         return alphas
 
-    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """log Z per utterance (B,)."""
-        return torch.logsumexp(self._forward_scores(emissions, mask)[-1] + self.end, dim=1)
+    def log_partition(
+        self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """log Z per utterance (B,); ``emissions`` come already divided by ``temperature``."""
+        end = self._tables(temperature)[2]
+        return torch.logsumexp(self._forward_scores(emissions, mask, temperature)[-1] + end, dim=1)
 
-    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Unnormalised log score of the given tag paths (B,)."""
+    def path_score(
+        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """Unnormalised log score of the given tag paths (B,); ``emissions`` already divided."""
         # Gold paths are legal, so the raw (unpenalised) tables score them exactly.
-        trans, start, end = self.transitions, self.start, self.end
+        tables: tuple[torch.Tensor, ...] = (self.transitions, self.start, self.end)
+        if temperature != 1.0:
+            tables = tuple(table / temperature for table in tables)
+        trans, start, end = tables
         maskf = mask.to(emissions.dtype)
         score = start[tags[:, 0]] + emissions.gather(2, tags.unsqueeze(2)).squeeze(2).mul(maskf).sum(1)
         score = score + (trans[tags[:, :-1], tags[:, 1:]] * maskf[:, 1:]).sum(1)
@@ -129,15 +147,27 @@ class CRF(nn.Module):
         return score + end[last]
 
     @_full_precision
-    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Negative log-likelihood of the gold paths (B,)."""
-        return self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)
+    def nll(
+        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """Negative log-likelihood of the gold paths (B,), every score divided by ``temperature``
+        (what ``training.temperature`` minimises on dev)."""
+        if temperature != 1.0:
+            emissions = emissions / temperature
+        return self.log_partition(emissions, mask, temperature) - self.path_score(
+            emissions, tags, mask, temperature
+        )
 
     def _numpy_inputs(
-        self, emissions: torch.Tensor, mask: torch.Tensor
+        self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Emissions, lengths and the penalised tables as NumPy arrays on the CPU."""
-        trans, start, end = (table.detach().to("cpu", emissions.dtype).numpy() for table in self._tables())
+        """Emissions, lengths and the penalised tables as NumPy arrays on the CPU, all divided by
+        ``temperature``."""
+        if temperature != 1.0:
+            emissions = emissions / temperature
+        trans, start, end = (
+            table.detach().to("cpu", emissions.dtype).numpy() for table in self._tables(temperature)
+        )
         return emissions.detach().cpu().numpy(), mask.sum(1).cpu().numpy(), trans, start, end
 
     @_full_precision
@@ -148,21 +178,31 @@ class CRF(nn.Module):
         return self._viterbi_torch(emissions, mask)
 
     @_full_precision
-    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """P(tag at t = k | utterance) for every token (B, T, K), by forward-backward."""
+    def marginals(
+        self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """P(tag at t = k | utterance) for every token (B, T, K), by forward-backward, with every
+        score divided by ``temperature`` (above 1 the model is less sure, below 1 more)."""
         if _decode_with_numpy(emissions):
-            probs = crf_decode.marginals(*self._numpy_inputs(emissions, mask))
+            probs = crf_decode.marginals(*self._numpy_inputs(emissions, mask, temperature))
             return torch.from_numpy(probs).to(emissions.device)
-        return self._marginals_torch(emissions, mask)
+        return self._marginals_torch(emissions, mask, temperature)
 
     @_full_precision
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[list[list[int]], torch.Tensor]:
-        """``viterbi`` and ``marginals`` together, moving the inputs to NumPy once."""
+    def decode(
+        self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+    ) -> tuple[list[list[int]], torch.Tensor]:
+        """``viterbi`` and ``marginals`` together, moving the inputs to NumPy once.
+
+        The temperature changes only the marginals: dividing every score of every path by the same
+        positive number leaves the best path the best.
+        """
         if _decode_with_numpy(emissions):
             inputs = self._numpy_inputs(emissions, mask)
-            probs = torch.from_numpy(crf_decode.marginals(*inputs)).to(emissions.device)
+            scaled = inputs if temperature == 1.0 else self._numpy_inputs(emissions, mask, temperature)
+            probs = torch.from_numpy(crf_decode.marginals(*scaled)).to(emissions.device)
             return crf_decode.viterbi(*inputs), probs
-        return self._viterbi_torch(emissions, mask), self._marginals_torch(emissions, mask)
+        return self._viterbi_torch(emissions, mask), self._marginals_torch(emissions, mask, temperature)
 
     def _viterbi_torch(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         trans, start, end = self._tables()
@@ -195,10 +235,14 @@ class CRF(nn.Module):
             tags[:, t] = current
         return tags
 
-    def _marginals_torch(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        trans, _, end = self._tables()
+    def _marginals_torch(
+        self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        if temperature != 1.0:
+            emissions = emissions / temperature
+        trans, _, end = self._tables(temperature)
         exp_trans_t = trans.exp().t()
-        alphas = self._forward_scores(emissions, mask)
+        alphas = self._forward_scores(emissions, mask, temperature)
         beta = end.expand_as(alphas[-1])
         betas = [beta]
         for t in range(emissions.shape[1] - 1, 0, -1):

@@ -102,12 +102,14 @@ class SlotTagger(nn.Module):
 
     @torch.inference_mode()
     def decode(self, output: TaggerOutput, mask: torch.Tensor) -> Decoded:
-        """Best tags (Viterbi with the CRF, argmax without) and their marginal probabilities."""
+        """Best tags (Viterbi with the CRF, argmax without) and their marginal probabilities, and
+        the intent; probabilities use the config's calibration temperatures."""
         emissions = output.emissions.float()
+        slot_temperature = self.config.slot_temperature
         if self.crf is not None:
-            paths, probs = self.crf.decode(emissions, mask)
+            paths, probs = self.crf.decode(emissions, mask, slot_temperature)
         else:
-            probs = emissions.softmax(-1)
+            probs = (emissions / slot_temperature if slot_temperature != 1.0 else emissions).softmax(-1)
             best = probs.argmax(-1).tolist()
             paths = [row[:n] for row, n in zip(best, mask.sum(1).tolist(), strict=True)]
         index = torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
@@ -117,6 +119,9 @@ class SlotTagger(nn.Module):
         tag_probs = [row[: len(path)] for row, path in zip(chosen, paths, strict=True)]
         intents = intent_probs = None
         if output.intent_logits is not None:
-            top = output.intent_logits.float().softmax(-1).max(-1)
+            logits = output.intent_logits.float()
+            if self.config.intent_temperature != 1.0:
+                logits = logits / self.config.intent_temperature
+            top = logits.softmax(-1).max(-1)
             intents, intent_probs = top.indices.tolist(), top.values.tolist()
         return Decoded(paths, tag_probs, intents, intent_probs)

@@ -25,7 +25,8 @@ logger = logging.getLogger("slotfill")
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
-_LABEL_FIELDS = ("slot_tags", "intents")  # from the data, never from flags
+# From the data or fitted after training (the calibration temperatures), never from flags.
+_NOT_FLAGS = ("slot_tags", "intents", "slot_temperature", "intent_temperature")
 _MODEL_DEFAULTS = {
     f.name: f.default for f in dataclasses.fields(ModelConfig) if f.default is not dataclasses.MISSING
 }
@@ -151,6 +152,12 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         default=defaults.ema,
         help="decay of a moving average of the weights, scored and saved in their place (0: off)",
     )
+    group.add_argument(
+        "--no-calibrate",
+        dest="calibrate",
+        action="store_false",
+        help="keep confidences as trained (default: temperatures fitted on dev; predictions are the same)",
+    )
     group.add_argument("--seed", type=int, default=defaults.seed)
     group.add_argument(
         "--dev-fraction",
@@ -219,7 +226,7 @@ def _add_travel_parsers(commands: Any) -> None:
 
 
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
-    names = [name for name in _MODEL_DEFAULTS if name not in _LABEL_FIELDS]
+    names = [name for name in _MODEL_DEFAULTS if name not in _NOT_FLAGS]
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
@@ -258,6 +265,7 @@ def run_train(args: argparse.Namespace) -> int:
         intent_weight=args.intent_weight,
         intent_smoothing=args.intent_smoothing,
         ema=args.ema,
+        calibrate=args.calibrate,
         seed=args.seed,
         device=args.device,
     )

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from training.formats import available_splits, detect_format, read_split
 from training.labelmap import LabelMap
 from training.plot import plot_history
 from training.seeding import seed_everything
+from training.temperature import fit_temperatures
 from training.trainer import FitResult, TrainConfig, evaluate_examples, fit
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,16 @@ def train_model(
     result: FitResult = fit(
         model, featurizer, corpus.train, corpus.dev, config, device, log_path=log_path, progress=progress
     )
+    if config.calibrate:
+        temperatures = fit_temperatures(model, featurizer, corpus.dev, device)
+        model.config = replace(
+            model.config, slot_temperature=temperatures.slot, intent_temperature=temperatures.intent
+        )
+        logger.info(
+            "calibrated on dev: slot temperature %.3f, intent temperature %.3f",
+            temperatures.slot,
+            temperatures.intent,
+        )
     predictor = Predictor(model, featurizer, device)
     metrics: dict[str, Any] = {
         "best_epoch": result.best_epoch,
@@ -131,7 +142,8 @@ def train_model(
             "test": len(corpus.test),
             "dev_held_out": corpus.dev_held_out,
         },
-        "dev": result.best_dev.to_dict(),
+        # Scored again after calibration: the same predictions, and the confidences the model keeps.
+        "dev": evaluate_examples(predictor, corpus.dev).to_dict(),
     }
     if corpus.test:
         metrics["test"] = evaluate_examples(predictor, corpus.test).to_dict()

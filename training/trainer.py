@@ -53,6 +53,9 @@ class TrainConfig:
     # Decay of an exponential moving average of the weights, updated every step; dev scoring, early
     # stopping and the saved model then use the average. 0 turns it off.
     ema: float = 0.0
+    # Fit slot and intent temperatures on dev after training, so that confidences read as
+    # probabilities (training.temperature). Predictions are the same either way.
+    calibrate: bool = True
     seed: int = 13
     device: str = "auto"
 

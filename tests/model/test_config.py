@@ -34,6 +34,12 @@ TAGS = ("O", "B-dest", "I-dest")
         ({"slot_tags": ()}, "slot_tags"),
         ({"slot_tags": ("B-dest", "I-dest")}, "slot_tags"),
         ({"intent_token_votes": "yes"}, "intent_token_votes"),
+        ({"slot_temperature": 0.0}, "slot_temperature"),
+        ({"slot_temperature": float("inf")}, "slot_temperature"),
+        ({"slot_temperature": float("nan")}, "slot_temperature"),
+        ({"intent_temperature": -1.0}, "intent_temperature"),
+        ({"intent_temperature": True}, "intent_temperature"),
+        ({"intent_temperature": "2"}, "intent_temperature"),
     ],
 )
 def test_invalid_settings_name_the_field(settings: dict[str, Any], field: str) -> None:

@@ -288,3 +288,52 @@ def test_decode_is_viterbi_and_marginals_together(padded: tuple[CRF, torch.Tenso
     paths, probs = crf.decode(emissions, mask)
     assert paths == crf.viterbi(emissions, mask)
     torch.testing.assert_close(probs, crf.marginals(emissions, mask), atol=0, rtol=0)
+
+
+# --- temperature --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("temperature", [0.5, 2.5])
+def test_temperature_divides_every_path_score(
+    padded: tuple[CRF, torch.Tensor, torch.Tensor], temperature: float
+) -> None:
+    """Marginals and NLL at temperature T are those of the distribution softmax(path score / T)."""
+    crf, emissions, mask = padded
+    marginals = crf.marginals(emissions, mask, temperature)
+    tags = torch.tensor([[BA, IA, OUT, BB], [BB, IB, OUT, OUT]])
+    nll = crf.nll(emissions, tags, mask, temperature)
+    for b, length in enumerate(LENGTHS):
+        paths = legal_paths(length)
+        scores = torch.stack([score(crf, emissions[b], p) for p in paths]) / temperature
+        probs = torch.softmax(scores, 0)
+        expected = torch.zeros(length, len(TAGS), dtype=torch.float64)
+        for path, prob in zip(paths, probs, strict=True):
+            for t, tag in enumerate(path):
+                expected[t, tag] += prob
+        torch.testing.assert_close(marginals[b, :length], expected, atol=1e-6, rtol=0)
+        gold = tuple(tags[b, :length].tolist())
+        expected_nll = torch.logsumexp(scores, 0) - score(crf, emissions[b], gold) / temperature
+        assert nll[b].item() == pytest.approx(expected_nll.item(), abs=1e-9)
+
+
+def test_temperature_changes_the_marginals_but_not_the_path(
+    padded: tuple[CRF, torch.Tensor, torch.Tensor],
+) -> None:
+    crf, emissions, mask = padded
+    plain_paths, plain = crf.decode(emissions, mask)
+    for temperature in (0.3, 3.0):
+        paths, probs = crf.decode(emissions, mask, temperature)
+        assert paths == plain_paths
+        torch.testing.assert_close(probs, crf.marginals(emissions, mask, temperature), atol=0, rtol=0)
+        assert not torch.allclose(probs[mask], plain[mask])
+    # Above 1 the chosen tags are less sure, below 1 surer.
+    chosen = torch.tensor([[p[t] if t < len(p) else 0 for t in range(4)] for p in plain_paths])
+
+    def sureness(probs: torch.Tensor) -> float:
+        return float(probs.detach().gather(2, chosen.unsqueeze(2)).squeeze(2)[mask].mean())
+
+    assert (
+        sureness(crf.marginals(emissions, mask, 3.0))
+        < sureness(plain)
+        < sureness(crf.marginals(emissions, mask, 0.3))
+    )

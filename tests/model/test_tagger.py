@@ -194,6 +194,27 @@ def test_decode_crf_probabilities_are_marginals_of_the_viterbi_tags() -> None:
         assert chosen == pytest.approx([marginals[row, t, k].item() for t, k in enumerate(path)])
 
 
+@pytest.mark.parametrize("crf", [True, False])
+def test_decode_divides_the_scores_by_the_configured_temperatures(crf: bool) -> None:
+    model, batch, _, _ = build(crf=crf)
+    model.eval()
+    output = model(batch)
+    plain = model.decode(output, batch.mask)
+    model.config = dataclasses.replace(model.config, slot_temperature=2.0, intent_temperature=0.5)
+    scaled = model.decode(output, batch.mask)
+    assert scaled.tags == plain.tags and scaled.intents == plain.intents  # predictions stay
+    assert output.intent_logits is not None
+    expected_intent = (output.intent_logits / 0.5).softmax(-1).max(-1).values
+    assert scaled.intent_probs == pytest.approx(expected_intent.tolist())
+    if model.crf is not None:
+        probs = model.crf.marginals(output.emissions, batch.mask, 2.0)
+    else:
+        probs = (output.emissions / 2.0).softmax(-1)
+    for row, (path, chosen) in enumerate(zip(scaled.tags, scaled.tag_probs, strict=True)):
+        assert chosen == pytest.approx([probs[row, t, k].item() for t, k in enumerate(path)])
+    assert scaled.tag_probs != plain.tag_probs
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_every_cell_overfits_two_sentences(cell: Cell) -> None:
     """Real learning, not just shapes: 60 Adam steps fit the gold tags of the batch."""

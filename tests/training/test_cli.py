@@ -6,6 +6,7 @@ on the fly in each data format, and shared by the tests that read it.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -23,7 +24,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import training.pipeline
 from model.artifact import WEIGHTS
+from model.prediction import Parse
 from model.predictor import Predictor
 from training.cli import main
 from training.data import Example
@@ -316,6 +319,40 @@ def test_ctrl_c_saves_the_best_epoch_so_far_and_exits_130(datasets: Datasets, tm
     assert 2 <= metrics["epochs_run"] < 5000 and metrics["best_epoch"] <= metrics["epochs_run"]
     assert f"saved {out} (best epoch {metrics['best_epoch']})" in stdout
     assert Predictor.load(out, "cpu").tag([["arrive", "taipei"]])[0].tags
+
+
+def test_calibration_changes_confidences_not_predictions(
+    datasets: Datasets, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Temperatures fitted on dev go into config.json and change confidences only."""
+    # The tiny dev set is below the minimum that real training asks of dev; let it speak here.
+    fit = functools.partial(training.pipeline.fit_temperatures, minimum=1)
+    monkeypatch.setattr(training.pipeline, "fit_temperatures", fit)
+    data = datasets.by_format["jointbert"]
+    calibrated = train(data, tmp_path / "calibrated", "--seed", "3")
+    plain = train(data, tmp_path / "plain", "--seed", "3", "--no-calibrate")
+    fitted = read_json(calibrated / "config.json")["model"]
+    kept = read_json(plain / "config.json")["model"]
+    assert (kept["slot_temperature"], kept["intent_temperature"]) == (1.0, 1.0)
+    assert (fitted["slot_temperature"], fitted["intent_temperature"]) != (1.0, 1.0)
+    assert read_json(plain / "config.json")["training"]["settings"]["calibrate"] is False
+    for split in ("dev", "test"):
+        a, b = read_json(calibrated / "metrics.json")[split], read_json(plain / "metrics.json")[split]
+        assert {key: a[key] for key in SCORE_KEYS} == {key: b[key] for key in SCORE_KEYS}
+        assert a["slot_predicted"] == b["slot_predicted"]
+    texts = [" ".join(e.tokens) for e in TEST]
+    ours, theirs = (Predictor.load(folder, "cpu").parse_batch(texts) for folder in (calibrated, plain))
+    assert [p.tags for p in ours] == [p.tags for p in theirs]
+    assert [p.intent and p.intent.intent for p in ours] == [p.intent and p.intent.intent for p in theirs]
+
+    def confidences(parses: list[Parse]) -> list[float]:
+        return [
+            c
+            for p in parses
+            for c in [s.confidence for s in p.slots] + [p.intent.confidence if p.intent else 0]
+        ]
+
+    assert confidences(ours) != confidences(theirs)
 
 
 def test_early_stopping_stops_before_the_last_epoch(
