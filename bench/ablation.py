@@ -151,6 +151,10 @@ def run_once(
     for name, split in (("dev", "dev"), ("held_out", "test")):
         for key in _SCORES:
             result[f"{name}_{key}"] = metrics[split][key]
+    # How well the confidences read as probabilities on the held-out share (None: not measured).
+    for kind in ("intent", "slot"):
+        measured = metrics["test"].get(f"{kind}_calibration")
+        result[f"held_out_{kind}_ece"] = measured["ece"] if measured else None
     done.write_text(json.dumps(result, indent=2))
     return result
 
@@ -158,8 +162,9 @@ def run_once(
 def table(runs: list[dict[str, Any]], order: Sequence[str]) -> str:
     lines = [
         "| variant | options | seeds | dev slot F1 | dev intent | dev sentence | held-out slot F1 "
-        "| held-out intent | held-out sentence | best epoch | train time (s) | model folder (MB) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| held-out intent | held-out sentence | held-out intent ECE | held-out slot ECE "
+        "| best epoch | train time (s) | model folder (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in order:
         rows = [r for r in runs if r["variant"] == name]
@@ -167,7 +172,7 @@ def table(runs: list[dict[str, Any]], order: Sequence[str]) -> str:
             continue
 
         def cell(key: str, scale: float = 100.0, digits: int = 2, rows: list[dict[str, Any]] = rows) -> str:
-            values = [r[key] for r in rows]
+            values = [r.get(key) for r in rows]  # results from before a column existed lack it
             return "–" if None in values else summary(values, scale, digits)
 
         cells = [
@@ -175,6 +180,8 @@ def table(runs: list[dict[str, Any]], order: Sequence[str]) -> str:
             f"`{rows[0]['train_args']}`" if rows[0]["train_args"] else "(defaults)",
             ", ".join(str(r["seed"]) for r in rows),
             *(cell(f"{part}_{key}") for part in ("dev", "held_out") for key in _SCORES),
+            cell("held_out_intent_ece"),
+            cell("held_out_slot_ece"),
             cell("best_epoch", 1, 0),
             cell("wall_seconds", 1, 0),
             f"{max(r['model_mb'] for r in rows):.1f}",
@@ -194,7 +201,8 @@ def write_benchmarks(
             f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}; {note}  ",
             "Mean over seeds with the range in brackets. Every run trains on the same fold of "
             f"{dataset.upper()}'s train split; dev is the standard dev split (it picks the epoch), "
-            "held-out is the rest of train; test is not read.",
+            "held-out is the rest of train; test is not read. ECE: expected calibration error of the "
+            "confidences, in points (lower is better; `slotfill evaluate` computes it).",
             "",
             table(runs, order),
             end,

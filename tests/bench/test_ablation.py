@@ -81,6 +81,9 @@ def test_a_run_trains_for_real_reports_dev_and_held_out_and_is_not_repeated(
     metrics = json.loads((tmp_path / "runs" / "atis-tiny_gru-seed1" / "metrics.json").read_text())
     assert run["held_out_slot_f1"] == metrics["test"]["slot_f1"]
     assert run["dev_intent_accuracy"] == metrics["dev"]["intent_accuracy"]
+    assert run["held_out_intent_ece"] == metrics["test"]["intent_calibration"]["ece"]
+    slots = metrics["test"]["slot_calibration"]
+    assert run["held_out_slot_ece"] == (slots["ece"] if slots else None)
     assert metrics["data"]["test"] == 8 and run["variant"] == "tiny gru"
     assert (
         json.loads((tmp_path / "runs" / "atis-tiny_gru-seed1" / "config.json").read_text())["model"]["cell"]
@@ -123,6 +126,8 @@ def _run(variant: str, seed: int, slot_f1: float, intent: float | None) -> dict[
         "held_out_slot_f1": slot_f1 - 0.01,
         "held_out_intent_accuracy": intent,
         "held_out_sentence_accuracy": 0.8,
+        "held_out_intent_ece": None if intent is None else 0.01 * seed,
+        "held_out_slot_ece": 0.02,
     }
 
 
@@ -134,3 +139,12 @@ def test_the_table_gives_mean_and_range_per_variant_in_the_asked_order() -> None
     assert gru[:4] == ["| gru", "`--cell gru`", "1", "96.00"] and gru[4] == "–"
     assert default[:5] == ["| default", "(defaults)", "1, 2", "97.50 (97.00–98.00)", "98.50 (98.00–99.00)"]
     assert default[6] == "96.50 (96.00–97.00)"
+    assert default[9:11] == ["1.50 (1.00–2.00)", "2.00 (2.00–2.00)"]  # held-out ECE, in points
+    assert gru[9:11] == ["–", "2.00"]
+
+
+def test_results_from_before_the_ece_columns_show_a_dash() -> None:
+    old = _run("default", 1, 0.97, 0.98)
+    del old["held_out_intent_ece"], old["held_out_slot_ece"]
+    row = ablation.table([old], ["default"]).splitlines()[2].split(" | ")
+    assert row[9:11] == ["–", "–"] and len(row) == 14
