@@ -199,7 +199,11 @@ class CRF(nn.Module):
         """
         if _decode_with_numpy(emissions):
             inputs = self._numpy_inputs(emissions, mask)
-            scaled = inputs if temperature == 1.0 else self._numpy_inputs(emissions, mask, temperature)
+            scaled = inputs
+            if temperature != 1.0:
+                array, lengths, *tables = inputs
+                trans, start, end = (table / temperature for table in tables)
+                scaled = (array / temperature, lengths, trans, start, end)
             probs = torch.from_numpy(crf_decode.marginals(*scaled)).to(emissions.device)
             return crf_decode.viterbi(*inputs), probs
         return self._viterbi_torch(emissions, mask), self._marginals_torch(emissions, mask, temperature)
