@@ -155,6 +155,10 @@ class ModelInfo(BaseModel):
     num_layers: int
     bidirectional: bool
     crf: bool
+    slot_temperature: float = Field(
+        description="slot scores are divided by this before they become confidences (fitted on dev; 1: as is)"
+    )
+    intent_temperature: float = Field(description="the same for the intent's scores")
     metrics: dict[str, Any] = Field(description="contents of metrics.json (empty when absent)")
     versions: dict[str, Any] = Field(description="library versions the model was trained with")
     device: str
