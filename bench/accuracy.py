@@ -117,6 +117,9 @@ def train_once(
         "slot_f1": metrics["test"]["slot_f1"],
         "intent_accuracy": metrics["test"]["intent_accuracy"],
         "sentence_accuracy": metrics["test"]["sentence_accuracy"],
+        # Calibration of the confidences on test (None: not measured, e.g. no slot predicted).
+        "intent_ece": (metrics["test"].get("intent_calibration") or {}).get("ece"),
+        "slot_ece": (metrics["test"].get("slot_calibration") or {}).get("ece"),
         "model_mb": round(folder_size(folder) / 1e6, 2),
         "weights_mb": round(weights.stat().st_size / 1e6, 2),
     }
@@ -131,15 +134,17 @@ def summary(values: list[float], scale: float = 100.0, digits: int = 2) -> str:
 
 def table(runs: list[dict[str, Any]]) -> str:
     lines = [
-        "| dataset | seeds | test slot F1 | intent acc. | sentence acc. | dev slot F1 | train time (s) "
-        "| best epoch | model folder (MB) | published references (slot F1 / intent / sentence) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | seeds | test slot F1 | intent acc. | sentence acc. | intent ECE | slot ECE "
+        "| dev slot F1 | train time (s) | best epoch | model folder (MB) "
+        "| published references (slot F1 / intent / sentence) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for dataset in sorted({r["dataset"] for r in runs}):
         rows = [r for r in runs if r["dataset"] == dataset]
 
         def cell(key: str, scale: float = 100.0, digits: int = 2, rows: list[dict[str, Any]] = rows) -> str:
-            return summary([r[key] for r in rows], scale, digits)
+            values = [r.get(key) for r in rows]  # results from before a column existed lack it
+            return "–" if None in values else summary(values, scale, digits)
 
         cells = [
             dataset.upper(),
@@ -147,6 +152,8 @@ def table(runs: list[dict[str, Any]]) -> str:
             cell("slot_f1"),
             cell("intent_accuracy"),
             cell("sentence_accuracy"),
+            cell("intent_ece"),
+            cell("slot_ece"),
             cell("dev_slot_f1"),
             cell("wall_seconds", 1, 0),
             cell("best_epoch", 1, 0),
@@ -187,7 +194,9 @@ def write_benchmarks(runs: list[dict[str, Any]], argv: list[str], sharing: str) 
             f"Command: `{command_line('bench/accuracy.py', argv)}`  ",
             f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}; {sharing}  ",
             "Mean over seeds with the range in brackets; test split; train time is the wall time of the "
-            "whole `slotfill train` command (data loading, training, dev and test scoring, saving).",
+            "whole `slotfill train` command (data loading, training, calibration, dev and test scoring, "
+            "saving); ECE: expected calibration error of the confidences on test, in points (lower is "
+            "better).",
             "",
             table(runs),
             end,

@@ -59,3 +59,11 @@ def test_gpu_runs_fill_their_own_table(tmp_path: Path, monkeypatch: pytest.Monke
     accuracy.write_benchmarks([run("cuda", 3)], ["--device", "cuda"], "sharing")
     assert benchmarks.read_text().count(accuracy.CUDA_START) == 1
     assert benchmarks.read_text().startswith(cpu_table.rstrip())
+
+
+def test_the_table_gives_calibration_errors_in_points_and_a_dash_for_older_results() -> None:
+    measured = run("cpu", 1) | {"intent_ece": 0.012, "slot_ece": 0.004}
+    older = run("cpu", 2)  # written before the ECE columns existed
+    rows = {line.split(" | ")[1]: line.split(" | ") for line in accuracy.table([measured]).splitlines()[2:]}
+    assert rows["1"][5:7] == ["1.20", "0.40"]
+    assert accuracy.table([measured, older]).splitlines()[2].split(" | ")[5:7] == ["–", "–"]
