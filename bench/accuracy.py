@@ -117,12 +117,18 @@ def train_once(
         "slot_f1": metrics["test"]["slot_f1"],
         "intent_accuracy": metrics["test"]["intent_accuracy"],
         "sentence_accuracy": metrics["test"]["sentence_accuracy"],
-        # Calibration of the confidences on test (None: not measured, e.g. no slot predicted).
-        "intent_ece": (metrics["test"].get("intent_calibration") or {}).get("ece"),
-        "slot_ece": (metrics["test"].get("slot_calibration") or {}).get("ece"),
+        "intent_ece": ece(metrics["test"], "intent"),
+        "slot_ece": ece(metrics["test"], "slot"),
         "model_mb": round(folder_size(folder) / 1e6, 2),
         "weights_mb": round(weights.stat().st_size / 1e6, 2),
     }
+
+
+def ece(scores: dict[str, Any], kind: str) -> float | None:
+    """The ``kind`` ("intent" or "slot") calibration error of a metrics.json split; None when not
+    measured (no slot predicted, a model without intents, or a model from before calibration)."""
+    measured = scores.get(f"{kind}_calibration")
+    return measured["ece"] if measured else None
 
 
 def summary(values: list[float], scale: float = 100.0, digits: int = 2) -> str:

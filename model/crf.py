@@ -25,6 +25,8 @@ _TINY = 1e-30
 # torch thread and with two (2-2.5 times for one utterance); with two threads torch won on ATIS's
 # tag set from 16 utterances and on SNIPS's from 32.
 NUMPY_MAX_BATCH = 8
+# Emissions, lengths, and the transition, start and end tables, as NumPy arrays.
+_NumpyInputs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _decode_with_numpy(emissions: torch.Tensor) -> bool:
@@ -131,15 +133,10 @@ class CRF(nn.Module):
         end = self._tables(temperature)[2]
         return torch.logsumexp(self._forward_scores(emissions, mask, temperature)[-1] + end, dim=1)
 
-    def path_score(
-        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
-    ) -> torch.Tensor:
-        """Unnormalised log score of the given tag paths (B,); ``emissions`` already divided."""
+    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Unnormalised log score of the given tag paths (B,)."""
         # Gold paths are legal, so the raw (unpenalised) tables score them exactly.
-        tables: tuple[torch.Tensor, ...] = (self.transitions, self.start, self.end)
-        if temperature != 1.0:
-            tables = tuple(table / temperature for table in tables)
-        trans, start, end = tables
+        trans, start, end = self.transitions, self.start, self.end
         maskf = mask.to(emissions.dtype)
         score = start[tags[:, 0]] + emissions.gather(2, tags.unsqueeze(2)).squeeze(2).mul(maskf).sum(1)
         score = score + (trans[tags[:, :-1], tags[:, 1:]] * maskf[:, 1:]).sum(1)
@@ -152,23 +149,24 @@ class CRF(nn.Module):
     ) -> torch.Tensor:
         """Negative log-likelihood of the gold paths (B,), every score divided by ``temperature``
         (what ``training.temperature`` minimises on dev)."""
-        if temperature != 1.0:
-            emissions = emissions / temperature
-        return self.log_partition(emissions, mask, temperature) - self.path_score(
-            emissions, tags, mask, temperature
-        )
+        if temperature == 1.0:
+            return self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)
+        # A path's score is linear in every score, so dividing them all divides it.
+        gold = self.path_score(emissions, tags, mask) / temperature
+        return self.log_partition(emissions / temperature, mask, temperature) - gold
 
-    def _numpy_inputs(
-        self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Emissions, lengths and the penalised tables as NumPy arrays on the CPU, all divided by
-        ``temperature``."""
-        if temperature != 1.0:
-            emissions = emissions / temperature
-        trans, start, end = (
-            table.detach().to("cpu", emissions.dtype).numpy() for table in self._tables(temperature)
-        )
+    def _numpy_inputs(self, emissions: torch.Tensor, mask: torch.Tensor) -> _NumpyInputs:
+        """Emissions, lengths and the penalised tables as NumPy arrays on the CPU."""
+        trans, start, end = (table.detach().to("cpu", emissions.dtype).numpy() for table in self._tables())
         return emissions.detach().cpu().numpy(), mask.sum(1).cpu().numpy(), trans, start, end
+
+    @staticmethod
+    def _divided(inputs: _NumpyInputs, temperature: float) -> _NumpyInputs:
+        """``_numpy_inputs`` with every score (emissions and tables) divided by ``temperature``."""
+        if temperature == 1.0:
+            return inputs
+        emissions, lengths, trans, start, end = inputs
+        return emissions / temperature, lengths, trans / temperature, start / temperature, end / temperature
 
     @_full_precision
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
@@ -184,7 +182,7 @@ class CRF(nn.Module):
         """P(tag at t = k | utterance) for every token (B, T, K), by forward-backward, with every
         score divided by ``temperature`` (above 1 the model is less sure, below 1 more)."""
         if _decode_with_numpy(emissions):
-            probs = crf_decode.marginals(*self._numpy_inputs(emissions, mask, temperature))
+            probs = crf_decode.marginals(*self._divided(self._numpy_inputs(emissions, mask), temperature))
             return torch.from_numpy(probs).to(emissions.device)
         return self._marginals_torch(emissions, mask, temperature)
 
@@ -199,12 +197,8 @@ class CRF(nn.Module):
         """
         if _decode_with_numpy(emissions):
             inputs = self._numpy_inputs(emissions, mask)
-            scaled = inputs
-            if temperature != 1.0:
-                array, lengths, *tables = inputs
-                trans, start, end = (table / temperature for table in tables)
-                scaled = (array / temperature, lengths, trans, start, end)
-            probs = torch.from_numpy(crf_decode.marginals(*scaled)).to(emissions.device)
+            probs = torch.from_numpy(crf_decode.marginals(*self._divided(inputs, temperature)))
+            probs = probs.to(emissions.device)
             return crf_decode.viterbi(*inputs), probs
         return self._viterbi_torch(emissions, mask), self._marginals_torch(emissions, mask, temperature)
 

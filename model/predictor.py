@@ -13,7 +13,7 @@ import torch
 from model.batch import Featurizer, collate
 from model.device import resolve_device
 from model.prediction import IntentValue, Parse, SlotValue, Tagging
-from model.spans import tags_to_spans
+from model.spans import slot_confidence, tags_to_spans
 from model.tagger import SlotTagger
 from model.tokenize import Token, tokenize
 
@@ -83,10 +83,10 @@ class Predictor:
 
 
 def to_parse(text: str, tokens: list[Token], tagging: Tagging) -> Parse:
-    """Spans of tokens -> slots with character offsets; a slot's confidence is its least sure token."""
+    """Spans of tokens -> slots with character offsets and their ``slot_confidence``."""
     slots = []
     for span in tags_to_spans(tagging.tags):
         start, end = tokens[span.start].start, tokens[span.end - 1].end
-        confidence = min(tagging.confidences[span.start : span.end])
+        confidence = slot_confidence(tagging.confidences, span)
         slots.append(SlotValue(span.label, text[start:end], start, end, confidence))
     return Parse(text, tokens, tagging.tags, slots, tagging.intent)

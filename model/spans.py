@@ -104,3 +104,12 @@ def is_well_formed(tags: Sequence[str]) -> bool:
             return False
         prev = cur
     return True
+
+
+def slot_confidence(confidences: Sequence[float], span: Span) -> float:
+    """A slot's confidence: that of its least sure token (what the API reports).
+
+    >>> slot_confidence([0.9, 0.7, 0.8], Span("time", 1, 3))
+    0.7
+    """
+    return min(confidences[span.start : span.end])

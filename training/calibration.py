@@ -7,8 +7,8 @@ mean of |hit rate - mean confidence| over the bins, weighted by each bin's share
 0 is perfect; a model that always says 0.99 and is right 80% of the time scores 0.19.
 
 Intents are scored per utterance. Slots are scored per predicted span, with the confidence the
-API reports for it (its least sure token: ``model.predictor.to_parse``); a span is right when a
-gold span has the same start, end and type (the ``conlleval`` rule).
+API reports for it (``model.spans.slot_confidence``: its least sure token); a span is right when
+a gold span has the same start, end and type (the ``conlleval`` rule).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from model.spans import tags_to_spans
+from model.spans import slot_confidence, tags_to_spans
 
 BINS = 10
 
@@ -106,6 +106,6 @@ def slot_answers(
     for gold, predicted, sure in zip(gold_tags, predicted_tags, confidences, strict=True):
         gold_spans = set(tags_to_spans(gold))
         for span in tags_to_spans(predicted):
-            found.append(min(sure[span.start : span.end]))
+            found.append(slot_confidence(sure, span))
             right.append(span in gold_spans)
     return found, right

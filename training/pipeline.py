@@ -129,6 +129,8 @@ def train_model(
             temperatures.intent,
         )
     predictor = Predictor(model, featurizer, device)
+    # Calibrated, dev is scored again: the same predictions, with the confidences the model keeps.
+    dev_scores = evaluate_examples(predictor, corpus.dev) if config.calibrate else result.best_dev
     metrics: dict[str, Any] = {
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
@@ -142,8 +144,7 @@ def train_model(
             "test": len(corpus.test),
             "dev_held_out": corpus.dev_held_out,
         },
-        # Scored again after calibration: the same predictions, and the confidences the model keeps.
-        "dev": evaluate_examples(predictor, corpus.dev).to_dict(),
+        "dev": dev_scores.to_dict(),
     }
     if corpus.test:
         metrics["test"] = evaluate_examples(predictor, corpus.test).to_dict()
