@@ -173,14 +173,17 @@ def table(runs: list[dict[str, Any]]) -> str:
 def threading(jobs: int, threads: int | None) -> str:
     """How the runs shared the machine, for the table's header.
 
+    With every core to itself a run trains its ensemble's members side by side, one process and
+    thread per core; pinned to one thread it trains them one after another (``training.members``).
+
     >>> threading(1, None)
-    'torch threads: default, one run at a time'
+    'torch threads: default, one run at a time (members side by side, one core each)'
     >>> threading(2, 1)
-    'torch threads: 1 per run, 2 runs at a time'
+    'torch threads: 1 per run, 2 runs at a time (members one after another)'
     """
     if threads is None:
-        return "torch threads: default, one run at a time"
-    return f"torch threads: {threads} per run, {jobs} runs at a time"
+        return "torch threads: default, one run at a time (members side by side, one core each)"
+    return f"torch threads: {threads} per run, {jobs} runs at a time (members one after another)"
 
 
 def on_gpu(runs: list[dict[str, Any]]) -> bool:

@@ -3,7 +3,7 @@
 Layout::
 
     config.json        format version, library versions, model settings and labels, file digests
-    model.safetensors  the weights (no pickle anywhere)
+    model.safetensors  the weights, in the config's ``weights_dtype`` (no pickle anywhere)
     vocab.json         the word vocabulary
     spm.model          the sentencepiece model, when the ``spm`` encoder is used
     metrics.json       dev/test scores and the training data digest (informational)
@@ -33,7 +33,8 @@ from model.batch import Featurizer
 from model.config import ModelConfig
 from model.encoders.subword import SubwordModel
 from model.encoders.vocab import Vocabulary
-from model.tagger import SlotTagger
+from model.ensemble import build_tagger
+from model.tagger import Tagger
 
 FORMAT = "slotfill-tagger"
 FORMAT_VERSION = 1
@@ -55,7 +56,7 @@ class ArtifactError(ValueError):
 
 @dataclass(frozen=True)
 class Artifact:
-    model: SlotTagger
+    model: Tagger
     featurizer: Featurizer
     metadata: dict[str, Any]
 
@@ -95,14 +96,23 @@ def write_json(path: Path, data: Any) -> None:
 
 def save_artifact(
     folder: Path,
-    model: SlotTagger,
+    model: Tagger,
     featurizer: Featurizer,
     training: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
 ) -> None:
-    """Write a complete model folder; config.json goes last, so a folder with one is complete."""
+    """Write a complete model folder; config.json goes last, so a folder with one is complete.
+
+    The model's weights are first rounded in place to the precision the folder keeps
+    (``Tagger.round_to_storage``), so the model in memory answers exactly as the saved one will.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    model.round_to_storage()
+    dtype = getattr(torch, model.config.weights_dtype)
+    state = {
+        name: (tensor.to(dtype) if tensor.is_floating_point() else tensor).detach().cpu().contiguous()
+        for name, tensor in model.state_dict().items()
+    }
     # The weights carry a digest of the settings and labels they were trained with, so editing
     # config.json (relabelling slots, say) cannot pass unnoticed although it has no digest itself.
     tie = {"format": "pt", "config_sha256": config_digest(model.config.to_dict())}
@@ -177,7 +187,7 @@ def _check_files(folder: Path, digests: dict[str, Any]) -> None:
             )
 
 
-def _build(folder: Path, config: dict[str, Any]) -> tuple[SlotTagger, Featurizer]:
+def _build(folder: Path, config: dict[str, Any]) -> tuple[Tagger, Featurizer]:
     try:
         model_config = ModelConfig.from_dict(config["model"])
     except (KeyError, TypeError, ValueError) as error:
@@ -192,7 +202,7 @@ def _build(folder: Path, config: dict[str, Any]) -> tuple[SlotTagger, Featurizer
             subwords = SubwordModel((folder / SUBWORDS).read_bytes())
         except (OSError, RuntimeError) as error:
             raise ArtifactError(folder / SUBWORDS, f"not a usable sentencepiece model ({error})") from None
-    model = SlotTagger(model_config, len(vocab), len(subwords) if subwords else 0)
+    model = build_tagger(model_config, len(vocab), len(subwords) if subwords else 0)
     try:
         with safe_open(str(folder / WEIGHTS), framework="pt") as weights:
             tie = (weights.metadata() or {}).get("config_sha256")

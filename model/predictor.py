@@ -14,7 +14,7 @@ from model.batch import Featurizer, collate
 from model.device import resolve_device
 from model.prediction import IntentValue, Parse, SlotValue, Tagging
 from model.spans import slot_confidence, tags_to_spans
-from model.tagger import SlotTagger
+from model.tagger import Tagger
 from model.tokenize import Token, tokenize
 
 
@@ -23,7 +23,7 @@ class Predictor:
 
     def __init__(
         self,
-        model: SlotTagger,
+        model: Tagger,
         featurizer: Featurizer,
         device: torch.device | None = None,
         metadata: dict[str, object] | None = None,

@@ -1,7 +1,9 @@
 """The slot tagger: token embedder -> recurrent encoder -> slot emissions (+ CRF) and intent.
 
 ``forward(batch, tags, intents)`` returns scores and, only when gold labels are passed, the loss;
-decoding is a separate call, as in nanoGPT and AllenNLP's CRF tagger.
+decoding is a separate call, as in nanoGPT and AllenNLP's CRF tagger. ``Tagger`` is what every
+consumer (predictor, calibration, model folder) sees: one network here, or several whose scores
+are averaged (``model.ensemble``).
 """
 
 from __future__ import annotations
@@ -37,9 +39,59 @@ class Decoded:
     intent_probs: list[float] | None
 
 
-class SlotTagger(nn.Module):
+class Tagger(nn.Module):
+    """Scores for a batch (``forward``) and their decoding, under ``config``'s labels.
+
+    Subclasses set ``config`` and ``crf``; decoding, the calibration temperatures included, is
+    shared, so a single network and an ensemble give answers of the same kind.
+    """
+
+    config: ModelConfig
+    crf: CRF | None
+
+    @torch.inference_mode()
+    def decode(self, output: TaggerOutput, mask: torch.Tensor) -> Decoded:
+        """Best tags (Viterbi with the CRF, argmax without) and their marginal probabilities, and
+        the intent; probabilities use the config's calibration temperatures."""
+        emissions = output.emissions.float()
+        slot_temperature = self.config.slot_temperature
+        if self.crf is not None:
+            paths, probs = self.crf.decode(emissions, mask, slot_temperature)
+        else:
+            probs = (emissions / slot_temperature if slot_temperature != 1.0 else emissions).softmax(-1)
+            best = probs.argmax(-1).tolist()
+            paths = [row[:n] for row, n in zip(best, mask.sum(1).tolist(), strict=True)]
+        index = torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
+        for row, path in enumerate(paths):
+            index[row, : len(path)] = torch.tensor(path, device=mask.device)
+        chosen = probs.gather(2, index.unsqueeze(2)).squeeze(2).tolist()
+        tag_probs = [row[: len(path)] for row, path in zip(chosen, paths, strict=True)]
+        intents = intent_probs = None
+        if output.intent_logits is not None:
+            logits = output.intent_logits.float()
+            if self.config.intent_temperature != 1.0:
+                logits = logits / self.config.intent_temperature
+            top = logits.softmax(-1).max(-1)
+            intents, intent_probs = top.indices.tolist(), top.values.tolist()
+        return Decoded(paths, tag_probs, intents, intent_probs)
+
+    def round_to_storage(self) -> None:
+        """Round the weights to ``config.weights_dtype``, the precision the model folder keeps,
+        so that the scores measured before saving are those of the saved model."""
+        dtype = getattr(torch, self.config.weights_dtype)
+        with torch.no_grad():
+            for tensor in self.state_dict().values():
+                if tensor.is_floating_point():
+                    tensor.copy_(tensor.to(dtype))
+
+
+class SlotTagger(Tagger):
+    """One network: embedder, recurrent encoder, slot head (+ CRF) and intent head."""
+
     def __init__(self, config: ModelConfig, vocab_size: int, subword_size: int = 0) -> None:
         super().__init__()
+        if config.members != 1:
+            raise ValueError(f"a SlotTagger is one network; {config.members} members make a TaggerEnsemble")
         self.config = config
         self.embedder = TokenEmbedder(config, vocab_size, subword_size)
         self.input_dropout = nn.Dropout(config.dropout)
@@ -99,29 +151,3 @@ class SlotTagger(nn.Module):
             # Mean NLL per token keeps the loss scale comparable to the softmax variant.
             return self.crf.nll(emissions, tags, mask).sum() / mask.sum()
         return F.cross_entropy(emissions[mask], tags[mask])
-
-    @torch.inference_mode()
-    def decode(self, output: TaggerOutput, mask: torch.Tensor) -> Decoded:
-        """Best tags (Viterbi with the CRF, argmax without) and their marginal probabilities, and
-        the intent; probabilities use the config's calibration temperatures."""
-        emissions = output.emissions.float()
-        slot_temperature = self.config.slot_temperature
-        if self.crf is not None:
-            paths, probs = self.crf.decode(emissions, mask, slot_temperature)
-        else:
-            probs = (emissions / slot_temperature if slot_temperature != 1.0 else emissions).softmax(-1)
-            best = probs.argmax(-1).tolist()
-            paths = [row[:n] for row, n in zip(best, mask.sum(1).tolist(), strict=True)]
-        index = torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
-        for row, path in enumerate(paths):
-            index[row, : len(path)] = torch.tensor(path, device=mask.device)
-        chosen = probs.gather(2, index.unsqueeze(2)).squeeze(2).tolist()
-        tag_probs = [row[: len(path)] for row, path in zip(chosen, paths, strict=True)]
-        intents = intent_probs = None
-        if output.intent_logits is not None:
-            logits = output.intent_logits.float()
-            if self.config.intent_temperature != 1.0:
-                logits = logits / self.config.intent_temperature
-            top = logits.softmax(-1).max(-1)
-            intents, intent_probs = top.indices.tolist(), top.values.tolist()
-        return Decoded(paths, tag_probs, intents, intent_probs)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model.config import CELLS, ENCODERS, INTENT_POOLINGS, ModelConfig
+from model.config import CELLS, ENCODERS, INTENT_POOLINGS, WEIGHTS_DTYPES, ModelConfig
 from model.device import DEVICES
 from service.cli import add_serve_parser, run_serve
 
@@ -26,7 +26,8 @@ EXIT_USAGE = 2
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 # From the data or fitted after training (the calibration temperatures), never from flags.
-_NOT_FLAGS = ("slot_tags", "intents", "slot_temperature", "intent_temperature")
+# ``members`` comes from the training setting of the same name (--members).
+_NOT_FLAGS = ("slot_tags", "intents", "slot_temperature", "intent_temperature", "members")
 _MODEL_DEFAULTS = {
     f.name: f.default for f in dataclasses.fields(ModelConfig) if f.default is not dataclasses.MISSING
 }
@@ -99,6 +100,11 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="every word also votes on the intent; the utterance's score adds the mean vote",
     )
+    group.add_argument(
+        "--weights-dtype",
+        choices=WEIGHTS_DTYPES,
+        help=f"precision of the saved weights (default {_MODEL_DEFAULTS['weights_dtype']})",
+    )
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
@@ -157,6 +163,18 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         dest="calibrate",
         action="store_false",
         help="keep confidences as trained (default: temperatures fitted on dev; predictions are the same)",
+    )
+    group.add_argument(
+        "--members",
+        type=int,
+        default=defaults.members,
+        help="networks trained with seeds seed, seed+1, ... whose scores are averaged (1: a single network)",
+    )
+    group.add_argument(
+        "--jobs",
+        type=int,
+        default=defaults.jobs,
+        help="members trained at once, one process each (default 0: one per core)",
     )
     group.add_argument("--seed", type=int, default=defaults.seed)
     group.add_argument(
@@ -266,6 +284,8 @@ def run_train(args: argparse.Namespace) -> int:
         intent_smoothing=args.intent_smoothing,
         ema=args.ema,
         calibrate=args.calibrate,
+        members=args.members,
+        jobs=args.jobs,
         seed=args.seed,
         device=args.device,
     )

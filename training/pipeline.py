@@ -13,10 +13,12 @@ from typing import Any
 from model.artifact import save_artifact, write_json
 from model.device import resolve_device
 from model.predictor import Predictor
+from model.tagger import Tagger
 from training.builder import build_model
 from training.data import DataError, Example
 from training.formats import available_splits, detect_format, read_split
 from training.labelmap import LabelMap
+from training.members import fit_members
 from training.plot import plot_history
 from training.seeding import seed_everything
 from training.temperature import fit_temperatures
@@ -110,14 +112,40 @@ def train_model(
     """
     device = resolve_device(config.device)
     seed_everything(config.seed)
-    model, featurizer = build_model(corpus.train, settings)
+    network, featurizer = build_model(corpus.train, settings)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / LOG_FILE
     log_path.unlink(missing_ok=True)
     logger.info("training on %d utterances (%d dev) on %s", len(corpus.train), len(corpus.dev), device)
-    result: FitResult = fit(
-        model, featurizer, corpus.train, corpus.dev, config, device, log_path=log_path, progress=progress
-    )
+    model: Tagger
+    if config.members == 1:
+        results = [
+            fit(
+                network,
+                featurizer,
+                corpus.train,
+                corpus.dev,
+                config,
+                device,
+                log_path=log_path,
+                progress=progress,
+            )
+        ]
+        model = network
+    else:
+        ensemble = replace(network.config, members=config.members)
+        model, results = fit_members(
+            ensemble,
+            featurizer,
+            corpus.train,
+            corpus.dev,
+            config,
+            device,
+            log_path=log_path,
+            progress=progress,
+        )
+    # Scores from here on are those of the weights as the folder keeps them.
+    model.round_to_storage()
     if config.calibrate:
         temperatures = fit_temperatures(model, featurizer, corpus.dev, device)
         model.config = replace(
@@ -129,29 +157,49 @@ def train_model(
             temperatures.intent,
         )
     predictor = Predictor(model, featurizer, device)
-    # Calibrated, dev is scored again: the same predictions, with the confidences the model keeps.
-    dev_scores = evaluate_examples(predictor, corpus.dev) if config.calibrate else result.best_dev
-    metrics: dict[str, Any] = {
-        "best_epoch": result.best_epoch,
-        "epochs_run": len(result.history),
-        "interrupted": result.interrupted,
-        "train_seconds": round(sum(h.seconds for h in result.history), 1),
-        "data": {
-            "format": corpus.format,
-            "digest": corpus.digest,
-            "train": len(corpus.train),
-            "dev": len(corpus.dev),
-            "test": len(corpus.test),
-            "dev_held_out": corpus.dev_held_out,
-        },
-        "dev": dev_scores.to_dict(),
+    metrics = _training_metrics(results, config)
+    metrics["data"] = {
+        "format": corpus.format,
+        "digest": corpus.digest,
+        "train": len(corpus.train),
+        "dev": len(corpus.dev),
+        "test": len(corpus.test),
+        "dev_held_out": corpus.dev_held_out,
     }
+    metrics["dev"] = evaluate_examples(predictor, corpus.dev).to_dict()
     if corpus.test:
         metrics["test"] = evaluate_examples(predictor, corpus.test).to_dict()
     for name, examples in (extra_eval or {}).items():
         metrics[name] = evaluate_examples(predictor, examples).to_dict()
     training = {"settings": asdict(config), "device": str(device)}
     save_artifact(out, model, featurizer, training=training, metrics=metrics)
-    plot_history(result.history, out / CURVES_FILE)
+    plot_history([r.history for r in results], out / CURVES_FILE)
     write_json(out / "train_config.json", {"model": settings, "train": asdict(config)})
+    return metrics
+
+
+def _training_metrics(results: Sequence[FitResult], config: TrainConfig) -> dict[str, Any]:
+    """How training went. For an ensemble: the members' mean best epoch, their longest run and
+    summed training time (compute, not wall time), and each member's own figures."""
+    metrics: dict[str, Any] = {
+        "best_epoch": round(sum(r.best_epoch for r in results) / len(results)),
+        "epochs_run": max(len(r.history) for r in results),
+        "interrupted": any(r.interrupted for r in results),
+        "train_seconds": round(sum(h.seconds for r in results for h in r.history), 1),
+    }
+    if len(results) > 1:
+        metrics["members"] = [
+            {
+                "seed": config.seed + index,
+                "best_epoch": r.best_epoch,
+                "epochs_run": len(r.history),
+                "train_seconds": round(sum(h.seconds for h in r.history), 1),
+                "dev": {
+                    "slot_f1": r.best_dev.slot.f1,
+                    "intent_accuracy": r.best_dev.intent_accuracy,
+                    "sentence_accuracy": r.best_dev.sentence_accuracy,
+                },
+            }
+            for index, r in enumerate(results)
+        ]
     return metrics

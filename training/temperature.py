@@ -23,7 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from model.batch import Featurizer, collate
-from model.tagger import SlotTagger, TaggerOutput
+from model.tagger import Tagger, TaggerOutput
 from training.data import Example
 
 BOUNDS = (0.25, 4.0)
@@ -74,9 +74,7 @@ class _Scored:
     intents: torch.Tensor | None
 
 
-def _score(
-    model: SlotTagger, featurizer: Featurizer, dev: Sequence[Example], device: torch.device
-) -> _Scored:
+def _score(model: Tagger, featurizer: Featurizer, dev: Sequence[Example], device: torch.device) -> _Scored:
     tag_index = {tag: i for i, tag in enumerate(model.config.slot_tags)}
     intent_index = {intent: i for i, intent in enumerate(model.config.intents)}
     # Gold labels the model has no id for can't be scored: leave those utterances out.
@@ -112,7 +110,7 @@ def _score(
     )
 
 
-def _slot_nll(model: SlotTagger, scored: _Scored, temperature: float) -> float:
+def _slot_nll(model: Tagger, scored: _Scored, temperature: float) -> float:
     total = 0.0
     with torch.no_grad():
         for emissions, mask, tags in zip(scored.emissions, scored.masks, scored.tags, strict=True):
@@ -123,7 +121,7 @@ def _slot_nll(model: SlotTagger, scored: _Scored, temperature: float) -> float:
     return total
 
 
-def _slots_all_right(model: SlotTagger, scored: _Scored) -> bool:
+def _slots_all_right(model: Tagger, scored: _Scored) -> bool:
     for emissions, mask, tags in zip(scored.emissions, scored.masks, scored.tags, strict=True):
         decoded = model.decode(TaggerOutput(emissions, None), mask)
         for row, path in enumerate(decoded.tags):
@@ -140,7 +138,7 @@ def intent_temperature(logits: torch.Tensor, gold: torch.Tensor) -> float:
 
 
 def fit_temperatures(
-    model: SlotTagger,
+    model: Tagger,
     featurizer: Featurizer,
     dev: Sequence[Example],
     device: torch.device,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -27,6 +28,7 @@ from model.batch import Featurizer
 from model.config import ModelConfig
 from model.encoders.subword import SubwordModel
 from model.encoders.vocab import Vocabulary
+from model.ensemble import TaggerEnsemble, member_config
 from model.predictor import Predictor
 from model.tagger import SlotTagger
 
@@ -110,6 +112,52 @@ def test_metadata(tiny_predictor: Predictor, tmp_path: Path) -> None:
     assert metadata["training"] == {"epochs": 3}
     assert metadata["metrics"] == {"dev": {"slot_f1": 0.5}}
     assert metadata["versions"]["torch"] == torch.__version__
+
+
+def test_weights_are_kept_in_the_configs_precision(tiny_predictor: Predictor, tmp_path: Path) -> None:
+    """float16 by default: half the bytes, and the model saved is the model that was scored (the
+    save rounds the weights in memory first, so predictions before and after loading agree)."""
+    model, featurizer = tiny_predictor.model, tiny_predictor.featurizer
+    assert model.config.weights_dtype == "float16"
+    save_artifact(tmp_path / "half", model, featurizer)
+    assert {t.dtype for t in load_file(str(tmp_path / "half" / WEIGHTS)).values()} == {torch.float16}
+    wide = SlotTagger(dataclasses.replace(model.config, weights_dtype="float32"), len(featurizer.vocab))
+    wide.load_state_dict(model.state_dict())
+    save_artifact(tmp_path / "full", wide, featurizer)
+    assert {t.dtype for t in load_file(str(tmp_path / "full" / WEIGHTS)).values()} == {torch.float32}
+    half_size, full_size = ((tmp_path / n / WEIGHTS).stat().st_size for n in ("half", "full"))
+    assert half_size < 0.6 * full_size
+
+
+def test_saving_rounds_the_model_in_memory_to_what_is_stored(tiny_model_dir: Path, tmp_path: Path) -> None:
+    artifact = load_artifact(tiny_model_dir)
+    model, featurizer = artifact.model, artifact.featurizer
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            tensor.add_(1e-4)  # no longer representable in float16
+    before = Predictor(model, featurizer, torch.device("cpu"))
+    save_artifact(tmp_path / "rounded", model, featurizer)
+    assert all(torch.equal(t, t.half().float()) for t in model.state_dict().values())
+    assert readings(Predictor.load(tmp_path / "rounded", device="cpu")) == readings(before)
+
+
+def test_an_ensemble_round_trip_gives_identical_predictions(
+    tiny_predictor: Predictor, tmp_path: Path
+) -> None:
+    single = tiny_predictor.model
+    config = dataclasses.replace(single.config, members=2, slot_temperature=1.3)
+    torch.manual_seed(1)
+    other = SlotTagger(member_config(config), len(tiny_predictor.featurizer.vocab))
+    first = SlotTagger(member_config(config), len(tiny_predictor.featurizer.vocab))
+    first.load_state_dict(single.state_dict())
+    ensemble = TaggerEnsemble(config, [first, other]).eval()
+    save_artifact(tmp_path / "ensemble", ensemble, tiny_predictor.featurizer)
+    before = Predictor(ensemble, tiny_predictor.featurizer, torch.device("cpu"))
+    after = Predictor.load(tmp_path / "ensemble", device="cpu")
+    assert isinstance(after.model, TaggerEnsemble)
+    assert after.config == config
+    assert readings(after) == readings(before)
+    assert readings(after) != readings(tiny_predictor)  # the second member counts
 
 
 def test_round_trip_with_sentencepiece(tmp_path: Path) -> None:

@@ -94,12 +94,24 @@ def test_dict_round_trip_through_json() -> None:
 
 
 def test_from_dict_fills_defaults() -> None:
-    assert ModelConfig.from_dict({"slot_tags": list(TAGS)}) == ModelConfig(slot_tags=TAGS)
+    data = {"slot_tags": list(TAGS), "weights_dtype": "float16"}
+    assert ModelConfig.from_dict(data) == ModelConfig(slot_tags=TAGS)
 
 
 def test_a_setting_missing_from_an_older_artifact_rebuilds_the_older_network() -> None:
-    # Token votes came after the format was fixed: an artifact without the key has no vote layer.
-    assert ModelConfig.from_dict({"slot_tags": list(TAGS)}).intent_token_votes is False
+    # Token votes and ensembles came after the format was fixed: an artifact without the keys is
+    # one network without a vote layer, and its weights were saved in float32.
+    older = ModelConfig.from_dict({"slot_tags": list(TAGS)})
+    assert older.intent_token_votes is False
+    assert older.members == 1
+    assert older.weights_dtype == "float32"
+
+
+def test_members_and_weights_dtype_are_checked() -> None:
+    with pytest.raises(ValueError, match="members must be a whole number >= 1"):
+        ModelConfig(slot_tags=TAGS, members=0)
+    with pytest.raises(ValueError, match="weights_dtype must be one of"):
+        ModelConfig(slot_tags=TAGS, weights_dtype="int8")
 
 
 def test_from_dict_refuses_unknown_keys() -> None:

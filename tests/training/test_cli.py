@@ -39,7 +39,7 @@ FORMATS = ("jointbert", "conll", "jsonl")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SMALL = (
     "--word-dim", "8", "--trigram-dim", "8", "--hidden-size", "8", "--trigram-buckets", "256",
-    "--epochs", "3", "--batch-size", "8", "--lr", "0.02", "--quiet",
+    "--epochs", "3", "--batch-size", "8", "--lr", "0.02", "--quiet", "--members", "1",
 )  # fmt: skip
 MODEL_FILES = {"config.json", "model.safetensors", "vocab.json", "metrics.json"}
 RUN_FILES = {"train_log.jsonl", "training_curves.png"}
@@ -182,6 +182,27 @@ def test_train_writes_a_complete_model_folder(fmt: str, models: dict[str, Path],
     predictor = Predictor.load(folder, device="cpu")
     assert predictor.config.intents == ("airfare", "flight")
     assert predictor.config.hidden_size == 8 and predictor.config.encoders == ("word", "trigram")
+
+
+def test_train_makes_an_ensemble_of_two_by_default(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = datasets.by_format["jointbert"]
+    default = [arg for arg in SMALL if arg not in ("--members", "1")]
+    assert len(default) == len(SMALL) - 2
+    out = tmp_path / "ensemble"
+    outcome = cli(capsys, "train", "--data", data, "--out", out, *default, "--epochs", "15", "--seed", "3")
+    assert outcome.code == 0, outcome.err
+    config = read_json(out / "config.json")
+    assert config["model"]["members"] == 2 and config["training"]["settings"]["members"] == 2
+    assert [m["seed"] for m in read_json(out / "metrics.json")["members"]] == [3, 4]
+    weights = load_file(str(out / WEIGHTS))
+    assert {name.split(".")[1] for name in weights if name.startswith("members.")} == {"0", "1"}
+    assert {tensor.dtype for tensor in weights.values()} == {torch.float16}
+    texts = ["arrive taipei on november 2nd"]
+    parses = _check_parses(cli(capsys, "predict", out, *texts).out, texts)
+    assert parses[0]["slots"] and parses[0]["intent"]["intent"] == "flight"
+    assert cli(capsys, "evaluate", out, "--data", data).code == 0
 
 
 def test_the_format_does_not_change_what_is_learnt(models: dict[str, Path]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,8 +115,16 @@ def test_the_label_map_applies_to_every_split(full: dict[str, Path]) -> None:
 def trained(no_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Corpus, Path, dict[str, object]]:
     corpus = load_corpus(no_dev)
     out = tmp_path_factory.mktemp("trained") / "model"
-    config = TrainConfig(epochs=3, batch_size=8, seed=5, device="cpu")
+    config = TrainConfig(epochs=3, batch_size=8, seed=5, members=1, device="cpu")
     return corpus, out, train_model(corpus, out, SMALL, config, progress=False)
+
+
+@pytest.fixture(scope="module")
+def ensemble(full: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The library default: two members, seeds 5 and 6 (trained one after another: little data)."""
+    out = tmp_path_factory.mktemp("ensemble") / "model"
+    config = TrainConfig(epochs=3, batch_size=8, seed=5, device="cpu")
+    return out, train_model(load_corpus(full["jointbert"]), out, SMALL, config, progress=False)
 
 
 def test_train_model_writes_the_model_folder(trained: tuple[Corpus, Path, dict[str, object]]) -> None:
@@ -149,3 +158,27 @@ def test_the_log_has_one_line_per_epoch_run(trained: tuple[Corpus, Path, dict[st
     _, out, metrics = trained
     lines = (out / LOG_FILE).read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == list(range(1, metrics["epochs_run"] + 1))  # type: ignore[operator]
+
+
+def test_an_ensemble_records_each_member(ensemble: tuple[Path, dict[str, Any]]) -> None:
+    out, metrics = ensemble
+    members = metrics["members"]
+    assert [m["seed"] for m in members] == [5, 6]
+    assert metrics["best_epoch"] == round((members[0]["best_epoch"] + members[1]["best_epoch"]) / 2)
+    assert metrics["epochs_run"] == max(m["epochs_run"] for m in members)
+    assert metrics["train_seconds"] == pytest.approx(sum(m["train_seconds"] for m in members), abs=0.11)
+    assert set(members[0]["dev"]) == {"slot_f1", "intent_accuracy", "sentence_accuracy"}
+    predictor = Predictor.load(out, device="cpu")
+    assert predictor.config.members == 2
+    saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert saved["training"]["settings"]["members"] == 2
+
+
+def test_an_ensembles_log_marks_each_members_epochs(ensemble: tuple[Path, dict[str, Any]]) -> None:
+    out, metrics = ensemble
+    lines = [json.loads(line) for line in (out / LOG_FILE).read_text(encoding="utf-8").splitlines()]
+    for index, member in enumerate(metrics["members"]):
+        epochs = [line["epoch"] for line in lines if line["member"] == index]
+        assert epochs == list(range(1, member["epochs_run"] + 1))
+    assert len(lines) == sum(m["epochs_run"] for m in metrics["members"])
+    assert (out / CURVES_FILE).read_bytes().startswith(PNG_MAGIC)

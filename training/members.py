@@ -1,0 +1,176 @@
+"""Training an ensemble's members: one network per seed, side by side when there are cores for it.
+
+Member ``i`` is trained exactly as a single network with seed ``seed + i`` would be (its own
+initialisation, data order, early stopping on dev and best epoch), so member 0 is the network that
+``members=1`` trains. A network this size keeps about one core busy, so members train in parallel
+processes, one per core that torch may use (``torch.get_num_threads()``, which follows
+``OMP_NUM_THREADS``): on two cores an ensemble of two costs the wall time of one network. Each
+process returns its weights as safetensors bytes, never a pickle.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as load_weights
+from safetensors.torch import save as save_weights
+
+from model.batch import Featurizer
+from model.config import ModelConfig
+from model.device import resolve_device
+from model.encoders.subword import SubwordModel
+from model.encoders.vocab import Vocabulary
+from model.ensemble import TaggerEnsemble, member_config
+from model.tagger import SlotTagger, Tagger
+from training.data import Example
+from training.seeding import seed_everything
+from training.trainer import FitResult, TrainConfig, fit
+
+logger = logging.getLogger(__name__)
+
+# Starting a process costs seconds (importing torch); below this many training utterances the
+# members train one after another in this process instead, which is quicker.
+PARALLEL_MIN_UTTERANCES = 1000
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything a process needs to train member ``index``, in plain picklable parts."""
+
+    index: int
+    count: int
+    config: ModelConfig
+    words: list[str]
+    subwords: bytes | None
+    train: Sequence[Example]
+    dev: Sequence[Example]
+    settings: TrainConfig
+    device: str
+    log_path: Path | None
+    progress: bool
+    threads: int
+
+
+def member_jobs(settings: TrainConfig, utterances: int) -> int:
+    """How many members train at once: one per core torch may use, when the data is big enough."""
+    if settings.jobs:
+        return min(settings.jobs, settings.members)
+    if utterances < PARALLEL_MIN_UTTERANCES:
+        return 1
+    return max(1, min(settings.members, torch.get_num_threads()))
+
+
+def _fit_member(job: _Job, featurizer: Featurizer | None = None) -> tuple[SlotTagger, FitResult]:
+    if job.threads:
+        torch.set_num_threads(job.threads)
+    if featurizer is None:
+        subwords = SubwordModel(job.subwords) if job.subwords is not None else None
+        featurizer = Featurizer(job.config, Vocabulary(job.words), subwords)
+    seed_everything(job.settings.seed)
+    subword_size = len(featurizer.subwords) if featurizer.subwords is not None else 0
+    model = SlotTagger(job.config, len(featurizer.vocab), subword_size)
+    result = fit(
+        model,
+        featurizer,
+        job.train,
+        job.dev,
+        job.settings,
+        resolve_device(job.device),
+        log_path=job.log_path,
+        progress=job.progress,
+        label=f"member {job.index + 1}/{job.count}",
+        position=job.index,
+        member=job.index,
+    )
+    return model, result
+
+
+def _fit_member_in_process(job: _Job) -> tuple[bytes, FitResult]:
+    """The worker process's entry point: train, and hand the weights back as safetensors bytes."""
+    model, result = _fit_member(job)
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    return save_weights(state), result
+
+
+def _results(futures: Sequence[Future[tuple[bytes, FitResult]]]) -> list[tuple[bytes, FitResult]]:
+    """Wait for every member; Ctrl-C reaches the workers too, which keep their best epoch so far."""
+    results = []
+    for future in futures:
+        while True:
+            try:
+                results.append(future.result())
+                break
+            except KeyboardInterrupt:
+                logger.warning("interrupted: waiting for the members to keep their best epoch so far")
+    return results
+
+
+def fit_members(
+    config: ModelConfig,
+    featurizer: Featurizer,
+    train: Sequence[Example],
+    dev: Sequence[Example],
+    settings: TrainConfig,
+    device: torch.device,
+    *,
+    log_path: Path | None = None,
+    progress: bool = True,
+) -> tuple[Tagger, list[FitResult]]:
+    """Train ``config.members`` networks (seeds ``settings.seed + i``) and join them.
+
+    Ctrl-C keeps what was learnt: members training side by side each keep their best epoch so
+    far; one after another, the members finished and the one interrupted make the ensemble, and
+    the rest are not trained (a single network when the first was interrupted).
+    """
+    single = member_config(config)
+    jobs = member_jobs(settings, len(train))
+    threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 else 0
+    subwords = featurizer.subwords.model_proto if featurizer.subwords is not None else None
+    plan = [
+        _Job(
+            index,
+            config.members,
+            single,
+            list(featurizer.vocab.words),
+            subwords,
+            train,
+            dev,
+            replace(settings, seed=settings.seed + index),
+            str(device),
+            log_path,
+            progress,
+            threads,
+        )
+        for index in range(config.members)
+    ]
+    logger.info("training %d members, %d at a time", config.members, jobs)
+    if jobs == 1:
+        trained = []
+        for job in plan:
+            trained.append(_fit_member(job, featurizer))
+            if trained[-1][1].interrupted:
+                break
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            returned = _results([pool.submit(_fit_member_in_process, job) for job in plan])
+        subword_size = len(featurizer.subwords) if featurizer.subwords is not None else 0
+        trained = []
+        for weights, result in returned:
+            member = SlotTagger(single, len(featurizer.vocab), subword_size)
+            member.load_state_dict(load_weights(weights))
+            trained.append((member.to(device).eval(), result))
+    results = [result for _, result in trained]
+    if len(trained) < config.members:
+        logger.warning("interrupted: keeping %d of %d members", len(trained), config.members)
+    if len(trained) == 1:
+        (member, _), *_ = trained
+        return member, results
+    joined = replace(config, members=len(trained))
+    return TaggerEnsemble(joined, [member for member, _ in trained]).to(device).eval(), results
