@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Sequence
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load as load_weights
@@ -66,6 +71,26 @@ def member_jobs(settings: TrainConfig, utterances: int) -> int:
     return max(1, min(settings.members, torch.get_num_threads()))
 
 
+# Set in each worker process by ``_start_worker``: "stop" asks whether the training process
+# wants the members to stop.
+_WORKER: dict[str, Callable[[], bool]] = {}
+
+
+def _start_worker(parent: int, stop: Any) -> None:
+    """Set up a worker: Ctrl-C is the training process's to handle (it passes it on through
+    ``stop``), and the worker ends when that process is gone (killed, say), so that no member
+    trains on for nobody."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER["stop"] = stop.is_set
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
 def _fit_member(job: _Job, featurizer: Featurizer | None = None) -> tuple[SlotTagger, FitResult]:
     if job.threads:
         torch.set_num_threads(job.threads)
@@ -87,6 +112,7 @@ def _fit_member(job: _Job, featurizer: Featurizer | None = None) -> tuple[SlotTa
         label=f"member {job.index + 1}/{job.count}",
         position=job.index,
         member=job.index,
+        stop=_WORKER.get("stop"),
     )
     return model, result
 
@@ -98,8 +124,8 @@ def _fit_member_in_process(job: _Job) -> tuple[bytes, FitResult]:
     return save_weights(state), result
 
 
-def _results(futures: Sequence[Future[tuple[bytes, FitResult]]]) -> list[tuple[bytes, FitResult]]:
-    """Wait for every member; Ctrl-C reaches the workers too, which keep their best epoch so far."""
+def _results(futures: Sequence[Future[tuple[bytes, FitResult]]], stop: Any) -> list[tuple[bytes, FitResult]]:
+    """Wait for every member; on Ctrl-C, ask them to stop after their epoch with their best so far."""
     results = []
     for future in futures:
         while True:
@@ -107,7 +133,8 @@ def _results(futures: Sequence[Future[tuple[bytes, FitResult]]]) -> list[tuple[b
                 results.append(future.result())
                 break
             except KeyboardInterrupt:
-                logger.warning("interrupted: waiting for the members to keep their best epoch so far")
+                stop.set()
+                logger.warning("interrupted: the members stop after this epoch and keep their best so far")
     return results
 
 
@@ -158,8 +185,11 @@ def fit_members(
                 break
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            returned = _results([pool.submit(_fit_member_in_process, job) for job in plan])
+        stop = context.Event()
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), stop)
+        ) as pool:
+            returned = _results([pool.submit(_fit_member_in_process, job) for job in plan], stop)
         subword_size = len(featurizer.subwords) if featurizer.subwords is not None else 0
         trained = []
         for weights, result in returned:

@@ -286,11 +286,14 @@ def fit(
     label: str = "training",
     position: int | None = None,
     member: int | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> FitResult:
     """Train ``model`` in place; on return it holds the weights of its best dev epoch.
 
     ``label`` and ``position`` name and place the progress bar, and ``member`` marks the log's
-    lines, when several members of an ensemble train at once (``training.members``).
+    lines, when several members of an ensemble train at once (``training.members``). ``stop``,
+    asked after every epoch, ends training as Ctrl-C does: how a member in another process hears
+    of the Ctrl-C that its training process got.
 
     Ctrl-C (``KeyboardInterrupt``) ends training early once an epoch has finished, with the best
     epoch so far kept and ``FitResult.interrupted`` set; before that it propagates.
@@ -332,6 +335,8 @@ def fit(
             if epoch - best_epoch >= config.patience:
                 logger.info("no dev improvement for %d epochs: stopping at epoch %d", config.patience, epoch)
                 break
+            if stop is not None and stop():
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         # Ctrl-C: a long run keeps what it has learnt rather than losing it all.
         if best is None:

@@ -342,6 +342,74 @@ def test_ctrl_c_saves_the_best_epoch_so_far_and_exits_130(datasets: Datasets, tm
     assert Predictor.load(out, "cpu").tag([["arrive", "taipei"]])[0].tags
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _start_parallel_ensemble(data: Path, out: Path) -> subprocess.Popen[str]:
+    """``slotfill train`` with two members in two worker processes, running until stopped; returns
+    once both members have logged two epochs."""
+    argv = ["train", "--data", str(data), "--out", str(out), *SMALL, "--members", "2", "--jobs", "2"]
+    command = [sys.executable, "-m", "training.cli", *argv, "--epochs", "5000", "--patience", "5000"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    log, deadline = out / "train_log.jsonl", time.monotonic() + 120
+    while True:
+        lines = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+        if all(sum(line["member"] == m for line in lines) >= 2 for m in (0, 1)):
+            return process
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the members never logged two epochs each"
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="finds worker processes in /proc")
+def test_ctrl_c_stops_members_training_in_parallel_and_keeps_them_all(
+    datasets: Datasets, tmp_path: Path
+) -> None:
+    out = tmp_path / "stopped"
+    process = _start_parallel_ensemble(datasets.by_format["jointbert"], out)
+    process.send_signal(signal.SIGINT)  # to the training process alone, not to its workers
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    metrics = read_json(out / "metrics.json")
+    assert metrics["interrupted"] is True
+    assert [m["epochs_run"] >= 2 for m in metrics["members"]] == [True, True]
+    assert Predictor.load(out, "cpu").config.members == 2
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="finds worker processes in /proc")
+def test_members_stop_when_their_training_process_is_killed(datasets: Datasets, tmp_path: Path) -> None:
+    process = _start_parallel_ensemble(datasets.by_format["jointbert"], tmp_path / "killed")
+    workers = [
+        pid for pid in _children(process.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()
+    ]
+    assert len(workers) == 2
+    process.kill()
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() and "spawn_main" in _cmdline(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a member kept training after its training process was killed"
+        time.sleep(0.1)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
+
+
 def test_calibration_changes_confidences_not_predictions(
     datasets: Datasets, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
