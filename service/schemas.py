@@ -155,6 +155,7 @@ class ModelInfo(BaseModel):
     num_layers: int
     bidirectional: bool
     crf: bool
+    members: int = Field(description="networks whose scores are averaged (1: a single network)")
     slot_temperature: float = Field(
         description="slot scores are divided by this before they become confidences (fitted on dev; 1: as is)"
     )

@@ -80,6 +80,7 @@ def test_model_information(client: TestClient, tiny_model_dir: Path) -> None:
     assert info["intents"] == ["airfare", "flight"]
     assert info["encoders"] == ["word", "trigram"] and info["cell"] == "lstm" and info["crf"] is True
     assert info["hidden_size"] == 16 and info["num_layers"] == 1 and info["bidirectional"] is True
+    assert info["members"] == 1
     temperatures = (config["model"]["slot_temperature"], config["model"]["intent_temperature"])
     assert (info["slot_temperature"], info["intent_temperature"]) == temperatures
     assert info["metrics"] == {}  # the fixture's folder has no metrics.json

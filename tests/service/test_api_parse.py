@@ -87,6 +87,38 @@ def test_a_model_without_intents_answers_null(make_app: AppFactory, tiny_predict
         assert client.post("/v1/parse", json={"text": TEXT}).json()["intent"] is None
 
 
+def test_an_ensemble_is_served_like_one_network(make_app: AppFactory, tiny_predictor: Predictor) -> None:
+    """Two networks averaged (the library default): the same API, the model saying how many."""
+    import dataclasses
+
+    import torch
+
+    from model.ensemble import TaggerEnsemble, member_config
+    from model.tagger import SlotTagger
+
+    config = dataclasses.replace(tiny_predictor.config, members=2)
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        member = SlotTagger(member_config(config), len(tiny_predictor.featurizer.vocab))
+        member.load_state_dict(tiny_predictor.model.state_dict())
+        with torch.no_grad():
+            member.slot_head.bias.add_(torch.randn_like(member.slot_head.bias) * 0.1)
+        members.append(member)
+    ensemble = Predictor(TaggerEnsemble(config, members).eval(), tiny_predictor.featurizer)
+    with TestClient(make_app(ensemble)) as client:
+        body = client.post("/v1/parse/batch", json={"texts": [TEXT, "fly from paris to tokyo"]}).json()
+        assert client.get("/v1/model").json()["members"] == 2
+    for result, expected in zip(
+        body["results"], ensemble.parse_batch([TEXT, "fly from paris to tokyo"]), strict=True
+    ):
+        assert result["tags"] == expected.tags
+        assert [s["confidence"] for s in result["slots"]] == pytest.approx(
+            [s.confidence for s in expected.slots]
+        )
+        check_offsets(result)
+
+
 UNUSUAL = [
     "arrive 🇹🇼 Taipei 😀 on November 2nd",  # emoji, flags (two code points), astral plane
     "arrive Taipe\u0301i on Nove\u0308mber 2nd",  # combining marks

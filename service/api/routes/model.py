@@ -43,6 +43,7 @@ async def model_info(runtime: RuntimeDep, settings: SettingsDep) -> ModelInfo:
         num_layers=config.num_layers,
         bidirectional=config.bidirectional,
         crf=config.crf,
+        members=config.members,
         slot_temperature=config.slot_temperature,
         intent_temperature=config.intent_temperature,
         metrics=metrics if isinstance(metrics, dict) else {},
