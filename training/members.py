@@ -109,32 +109,45 @@ def _fit_member(job: _Job, featurizer: Featurizer | None = None) -> tuple[SlotTa
         resolve_device(job.device),
         log_path=job.log_path,
         progress=job.progress,
-        label=f"member {job.index + 1}/{job.count}",
-        position=job.index,
-        member=job.index,
+        label=f"member {job.index + 1}/{job.count}" if job.count > 1 else "training",
+        position=job.index if job.threads else None,  # bars on separate lines when side by side
+        member=job.index if job.count > 1 else None,
         stop=_WORKER.get("stop"),
     )
     return model, result
 
 
-def _fit_member_in_process(job: _Job) -> tuple[bytes, FitResult]:
-    """The worker process's entry point: train, and hand the weights back as safetensors bytes."""
+def _fit_member_in_process(job: _Job) -> tuple[bytes, FitResult] | None:
+    """The worker process's entry point: train, and hand the weights back as safetensors bytes;
+    None for a member that was to start after a Ctrl-C."""
+    stop = _WORKER.get("stop")
+    if stop is not None and stop():
+        return None
     model, result = _fit_member(job)
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
     return save_weights(state), result
 
 
-def _results(futures: Sequence[Future[tuple[bytes, FitResult]]], stop: Any) -> list[tuple[bytes, FitResult]]:
-    """Wait for every member; on Ctrl-C, ask them to stop after their epoch with their best so far."""
+def _results(
+    futures: Sequence[Future[tuple[bytes, FitResult] | None]], stop: Any
+) -> list[tuple[bytes, FitResult]]:
+    """Wait for every member; on Ctrl-C, ask those training to stop after their epoch with their
+    best so far, and drop those still waiting for a process."""
     results = []
     for future in futures:
         while True:
             try:
-                results.append(future.result())
+                result = future.result()
                 break
             except KeyboardInterrupt:
                 stop.set()
-                logger.warning("interrupted: the members stop after this epoch and keep their best so far")
+                logger.warning(
+                    "interrupted: the members training stop after this epoch and keep their best so far"
+                )
+        if result is not None:
+            results.append(result)
+    if len(results) < len(futures):
+        logger.warning("interrupted: %d members not started are dropped", len(futures) - len(results))
     return results
 
 
@@ -149,7 +162,8 @@ def fit_members(
     log_path: Path | None = None,
     progress: bool = True,
 ) -> tuple[Tagger, list[FitResult]]:
-    """Train ``config.members`` networks (seeds ``settings.seed + i``) and join them.
+    """Train ``config.members`` networks (seeds ``settings.seed + i``) and join them; one member
+    is returned as the plain network it is.
 
     Ctrl-C keeps what was learnt: members training side by side each keep their best epoch so
     far; one after another, the members finished and the one interrupted make the ensemble, and
