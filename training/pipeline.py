@@ -13,7 +13,6 @@ from typing import Any
 from model.artifact import save_artifact, write_json
 from model.device import resolve_device
 from model.predictor import Predictor
-from model.tagger import Tagger
 from training.builder import build_model
 from training.data import DataError, Example
 from training.formats import available_splits, detect_format, read_split
@@ -22,7 +21,7 @@ from training.members import fit_members
 from training.plot import plot_history
 from training.seeding import seed_everything
 from training.temperature import fit_temperatures
-from training.trainer import FitResult, TrainConfig, evaluate_examples, fit
+from training.trainer import FitResult, TrainConfig, evaluate_examples
 
 logger = logging.getLogger(__name__)
 
@@ -117,33 +116,17 @@ def train_model(
     log_path = out / LOG_FILE
     log_path.unlink(missing_ok=True)
     logger.info("training on %d utterances (%d dev) on %s", len(corpus.train), len(corpus.dev), device)
-    model: Tagger
-    if config.members == 1:
-        results = [
-            fit(
-                network,
-                featurizer,
-                corpus.train,
-                corpus.dev,
-                config,
-                device,
-                log_path=log_path,
-                progress=progress,
-            )
-        ]
-        model = network
-    else:
-        ensemble = replace(network.config, members=config.members)
-        model, results = fit_members(
-            ensemble,
-            featurizer,
-            corpus.train,
-            corpus.dev,
-            config,
-            device,
-            log_path=log_path,
-            progress=progress,
-        )
+    # One network is an ensemble of one: fit_members then trains exactly what fit alone would.
+    model, results = fit_members(
+        replace(network.config, members=config.members),
+        featurizer,
+        corpus.train,
+        corpus.dev,
+        config,
+        device,
+        log_path=log_path,
+        progress=progress,
+    )
     # Scores from here on are those of the weights as the folder keeps them.
     model.round_to_storage()
     if config.calibrate:

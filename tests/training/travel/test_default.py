@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from model.predictor import Predictor
-from training import pipeline
+from training import members
 from training.data import Example
 from training.formats import write_split
 from training.trainer import EpochLog, FitResult, fit
@@ -147,7 +147,7 @@ def test_an_interrupted_build_leaves_no_model_behind(
 
         return fit(*args, **kwargs, on_epoch=press)
 
-    monkeypatch.setattr(pipeline, "fit", ctrl_c_in_epoch_2)
+    monkeypatch.setattr(members, "fit", ctrl_c_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):
         build_default(tmp_path / "default", data, progress=False, device="cpu")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no model, no staging folder
