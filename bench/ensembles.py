@@ -52,7 +52,9 @@ def join(predictors: Sequence[Predictor]) -> Predictor:
         member = SlotTagger(member_config(config), len(first.featurizer.vocab))
         member.load_state_dict(predictor.model.state_dict())
         members.append(member.eval())
-    return Predictor(TaggerEnsemble(config, members).eval(), first.featurizer, torch.device("cpu"))
+    ensemble = TaggerEnsemble(config, members).eval()
+    ensemble.round_to_storage()  # as training does before it scores and saves
+    return Predictor(ensemble, first.featurizer, torch.device("cpu"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,16 +44,24 @@ class TaggerEnsemble(Tagger):
         self.config = config
         self.members = nn.ModuleList(members)
         self.crf = CRF(config.slot_tags) if config.crf else None
-        self.average_transitions()
+        self._average_tables()
 
-    def average_transitions(self) -> None:
-        """Set the shared CRF's tables to the members' mean (after the members change)."""
+    def _average_tables(self) -> None:
+        """Set the shared CRF's tables to the members' mean."""
         if self.crf is None:
             return
         with torch.no_grad():
             for name in ("transitions", "start", "end"):
                 tables = [getattr(member.crf, name) for member in self.members]
                 getattr(self.crf, name).copy_(torch.stack(tables).mean(0))
+
+    def round_to_storage(self) -> None:
+        """Round the members, then average their rounded tables and round the mean too, so the
+        shared CRF is the same whether the members were rounded before or after joining."""
+        for member in self.members:
+            member.round_to_storage()  # type: ignore[operator]
+        self._average_tables()
+        super().round_to_storage()
 
     def forward(self, batch: Batch) -> TaggerOutput:
         """Mean emissions, and intent scores whose softmax is the members' mean probability."""
