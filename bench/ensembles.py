@@ -49,7 +49,7 @@ def join(predictors: Sequence[Predictor]) -> Predictor:
             raise SystemExit("the runs differ in settings or labels: join runs of one variant")
         if predictor.featurizer.vocab.words != first.featurizer.vocab.words:
             raise SystemExit("the runs differ in vocabulary: join runs trained on the same data")
-        member = SlotTagger(member_config(config), len(first.featurizer.vocab))
+        member = SlotTagger(member_config(config), len(first.featurizer.vocab), first.featurizer.subword_size)
         member.load_state_dict(predictor.model.state_dict())
         members.append(member.eval())
     ensemble = TaggerEnsemble(config, members).eval()

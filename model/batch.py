@@ -56,6 +56,11 @@ class Featurizer:
         self.vocab = vocab
         self.subwords = subwords
 
+    @property
+    def subword_size(self) -> int:
+        """Size of the subword vocabulary the network embeds (0 without the spm encoder)."""
+        return len(self.subwords) if self.subwords is not None else 0
+
     def featurize(self, tokens: Sequence[str]) -> Features:
         bags: dict[str, tuple[tuple[int, ...], ...]] = {}
         if "trigram" in self.config.encoders:

@@ -32,12 +32,18 @@ def label_sets(train: Sequence[Example]) -> tuple[tuple[str, ...], tuple[str, ..
     return tags, intents
 
 
-def build_model(train: Sequence[Example], settings: dict[str, Any]) -> tuple[SlotTagger, Featurizer]:
-    """A fresh tagger sized for the training data, with its vocabulary and subword model."""
+def build_featurizer(train: Sequence[Example], settings: dict[str, Any]) -> Featurizer:
+    """The settings and labels of a tagger for the training data, with its vocabulary and subword
+    model: everything but the network, which ``training.members`` builds per member."""
     tags, intents = label_sets(train)
     config = ModelConfig(slot_tags=tags, intents=intents, **settings)
     sentences = [e.tokens for e in train]
     vocab = Vocabulary.build(sentences, config.word_min_freq)
     subwords = SubwordModel.train(sentences, config.spm_vocab_size) if "spm" in config.encoders else None
-    model = SlotTagger(config, len(vocab), len(subwords) if subwords else 0)
-    return model, Featurizer(config, vocab, subwords)
+    return Featurizer(config, vocab, subwords)
+
+
+def build_model(train: Sequence[Example], settings: dict[str, Any]) -> tuple[SlotTagger, Featurizer]:
+    """A fresh tagger sized for the training data, with its vocabulary and subword model."""
+    featurizer = build_featurizer(train, settings)
+    return SlotTagger(featurizer.config, len(featurizer.vocab), featurizer.subword_size), featurizer

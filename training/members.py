@@ -98,8 +98,7 @@ def _fit_member(job: _Job, featurizer: Featurizer | None = None) -> tuple[SlotTa
         subwords = SubwordModel(job.subwords) if job.subwords is not None else None
         featurizer = Featurizer(job.config, Vocabulary(job.words), subwords)
     seed_everything(job.settings.seed)
-    subword_size = len(featurizer.subwords) if featurizer.subwords is not None else 0
-    model = SlotTagger(job.config, len(featurizer.vocab), subword_size)
+    model = SlotTagger(job.config, len(featurizer.vocab), featurizer.subword_size)
     result = fit(
         model,
         featurizer,
@@ -190,7 +189,8 @@ def fit_members(
         )
         for index in range(config.members)
     ]
-    logger.info("training %d members, %d at a time", config.members, jobs)
+    if config.members > 1:
+        logger.info("training %d members, %d at a time", config.members, jobs)
     if jobs == 1:
         trained = []
         for job in plan:
@@ -204,10 +204,9 @@ def fit_members(
             max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), stop)
         ) as pool:
             returned = _results([pool.submit(_fit_member_in_process, job) for job in plan], stop)
-        subword_size = len(featurizer.subwords) if featurizer.subwords is not None else 0
         trained = []
         for weights, result in returned:
-            member = SlotTagger(single, len(featurizer.vocab), subword_size)
+            member = SlotTagger(single, len(featurizer.vocab), featurizer.subword_size)
             member.load_state_dict(load_weights(weights))
             trained.append((member.to(device).eval(), result))
     results = [result for _, result in trained]

@@ -13,7 +13,7 @@ from typing import Any
 from model.artifact import save_artifact, write_json
 from model.device import resolve_device
 from model.predictor import Predictor
-from training.builder import build_model
+from training.builder import build_featurizer
 from training.data import DataError, Example
 from training.formats import available_splits, detect_format, read_split
 from training.labelmap import LabelMap
@@ -111,14 +111,14 @@ def train_model(
     """
     device = resolve_device(config.device)
     seed_everything(config.seed)
-    network, featurizer = build_model(corpus.train, settings)
+    featurizer = build_featurizer(corpus.train, settings)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / LOG_FILE
     log_path.unlink(missing_ok=True)
     logger.info("training on %d utterances (%d dev) on %s", len(corpus.train), len(corpus.dev), device)
     # One network is an ensemble of one: fit_members then trains exactly what fit alone would.
     model, results = fit_members(
-        replace(network.config, members=config.members),
+        replace(featurizer.config, members=config.members),
         featurizer,
         corpus.train,
         corpus.dev,

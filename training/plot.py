@@ -25,31 +25,14 @@ def plot_history(histories: Sequence[Sequence[EpochLog]], path: Path) -> None:
         style = styles[index % len(styles)]
         suffix = f" (member {index + 1})" if len(histories) > 1 else ""
         epochs = [h.epoch for h in history]
-        loss_ax.plot(
-            epochs, [h.train_loss for h in history], style, color="tab:gray", label="train loss" + suffix
-        )
-        score_ax.plot(
-            epochs,
-            [100 * h.dev_slot_f1 for h in history],
-            style,
-            color="tab:blue",
-            label="dev slot F1" + suffix,
-        )
+        loss = [h.train_loss for h in history]
+        loss_ax.plot(epochs, loss, style, color="tab:gray", label="train loss" + suffix)
+        scores = [("dev slot F1", "tab:blue", [h.dev_slot_f1 for h in history])]
         if any(h.dev_intent_accuracy is not None for h in history):
-            score_ax.plot(
-                epochs,
-                [100 * (h.dev_intent_accuracy or 0.0) for h in history],
-                style,
-                color="tab:green",
-                label="dev intent acc." + suffix,
-            )
-        score_ax.plot(
-            epochs,
-            [100 * h.dev_sentence_accuracy for h in history],
-            style,
-            color="tab:orange",
-            label="dev sentence acc." + suffix,
-        )
+            scores.append(("dev intent acc.", "tab:green", [h.dev_intent_accuracy or 0.0 for h in history]))
+        scores.append(("dev sentence acc.", "tab:orange", [h.dev_sentence_accuracy for h in history]))
+        for label, color, values in scores:
+            score_ax.plot(epochs, [100 * v for v in values], style, color=color, label=label + suffix)
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("train loss")
     score_ax.set_ylabel("dev score (%)")
