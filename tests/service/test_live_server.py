@@ -72,7 +72,8 @@ def test_logs_are_json_lines_without_user_text(server: Server) -> None:
     )
     time.sleep(0.2)
     text = server.log.read_text()
-    assert "4111" not in text
+    # Not "4111" alone: random request ids (hex) and timings contain such digits now and then.
+    assert "card number" not in text and "4111 1111" not in text
     lines = server.lines()
     access = [
         line for line in lines if line["logger"] == "slotfill.access" and line.get("request_id") == "live-2"
