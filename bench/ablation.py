@@ -40,8 +40,8 @@ from threads import pinned_environment, threads_per_job
 
 sys.path.insert(0, str(ROOT))
 
-from training.data import Example
-from training.formats.detect import read_split, write_split
+from slotfill.training.data import Example
+from slotfill.training.formats.detect import read_split, write_split
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 # The options the core issue names as the choices behind the defaults, one change at a time.

@@ -76,7 +76,7 @@ def train_command(
     return [
         sys.executable,
         "-m",
-        "training.cli",
+        "slotfill",
         "train",
         "--data",
         str(data or DATASETS / dataset),

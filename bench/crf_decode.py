@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from accuracy import machine  # noqa: E402
 from benchmarks_md import command_line, replace_section  # noqa: E402
 
-from model import crf_decode  # noqa: E402
-from model.crf import CRF, NUMPY_MAX_BATCH  # noqa: E402
+from slotfill.model import crf_decode  # noqa: E402
+from slotfill.model.crf import CRF, NUMPY_MAX_BATCH  # noqa: E402
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 START, END = "<!-- crf-decode:start -->", "<!-- crf-decode:end -->"

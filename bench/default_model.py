@@ -36,10 +36,10 @@ sys.path.insert(0, str(ROOT))
 from accuracy import folder_size, machine  # noqa: E402
 from benchmarks_md import command_line, replace_section  # noqa: E402
 
-from model.predictor import Predictor  # noqa: E402
-from training.formats import read_split  # noqa: E402
-from training.labelmap import LabelMap  # noqa: E402
-from training.trainer import evaluate_examples  # noqa: E402
+from slotfill.model.predictor import Predictor  # noqa: E402
+from slotfill.training.formats import read_split  # noqa: E402
+from slotfill.training.labelmap import LabelMap  # noqa: E402
+from slotfill.training.trainer import evaluate_examples  # noqa: E402
 
 ATIS = ROOT.parent / "shared" / "datasets" / "atis"
 LABEL_MAP = ROOT / "bench" / "atis_to_travel.json"
@@ -55,7 +55,7 @@ def build(out: Path) -> float:
     begun = time.perf_counter()
     subprocess.run(
         [
-            sys.executable, "-m", "training.cli", "build-default", "--force", "--quiet",
+            sys.executable, "-m", "slotfill", "build-default", "--force", "--quiet",
             "--out", str(out / "model"), "--data", str(out / "data"), "--device", "cpu",
         ],
         cwd=ROOT,

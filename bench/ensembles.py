@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 import torch
 from ablation import run_name
 
-from model.ensemble import TaggerEnsemble, member_config
-from model.predictor import Predictor
-from model.tagger import SlotTagger
-from training.formats.detect import read_split
-from training.trainer import evaluate_examples
+from slotfill.model.ensemble import TaggerEnsemble, member_config
+from slotfill.model.predictor import Predictor
+from slotfill.model.tagger import SlotTagger
+from slotfill.training.formats.detect import read_split
+from slotfill.training.trainer import evaluate_examples
 
 SCORES = ("slot_f1", "intent_accuracy", "sentence_accuracy")
 SPLITS = {"dev": "dev", "held-out": "test"}  # the ablation fold keeps its held-out share as "test"

@@ -76,7 +76,7 @@ def make_system(name: str, budget: Budget) -> System:
 
 
 def read_data(dataset: str, sizes: Sizes) -> dict[str, list[Any]]:
-    from training.formats import read_split
+    from slotfill.training.formats import read_split
 
     limits = {"train": sizes.train, "dev": sizes.dev, "test": sizes.test}
     return {
@@ -104,7 +104,7 @@ def train_phase(system_name: str, dataset: str, folder: Path, budget: Budget, si
 
 
 def serve_phase(system_name: str, dataset: str, folder: Path, budget: Budget, sizes: Sizes) -> dict[str, Any]:
-    from training.metrics import score
+    from slotfill.training.metrics import score
 
     test = read_data(dataset, sizes)["test"]
     sentences = [list(e.tokens) for e in test]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from training.data import Example
+from slotfill.training.data import Example
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from typing import Any
 
 from peers_base import Budget, Prediction, TfidfIntent, folder_bytes
 
-from training.data import Example
-from training.metrics import score
+from slotfill.training.data import Example
+from slotfill.training.metrics import score
 
 MODEL_FILE = "crf.crfsuite"
 _SHAPES = [(re.compile(r"[A-Z]"), "X"), (re.compile(r"[a-z]"), "x"), (re.compile(r"[0-9]"), "d")]

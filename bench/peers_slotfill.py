@@ -10,7 +10,7 @@ from typing import Any
 
 from peers_base import Budget, Prediction
 
-from training.data import Example
+from slotfill.training.data import Example
 
 BATCH_SIZE = 256  # throughput batches; Predictor.tag sorts by length first, so padding stays small
 
@@ -44,8 +44,8 @@ class SlotfillSystem:
         torch.set_num_threads(budget.threads)
 
     def fit(self, train: Sequence[Example], dev: Sequence[Example], folder: Path) -> dict[str, Any]:
-        from training.pipeline import Corpus, train_model
-        from training.trainer import TrainConfig
+        from slotfill.training.pipeline import Corpus, train_model
+        from slotfill.training.trainer import TrainConfig
 
         config = TrainConfig(device="cpu", epochs=1) if self.budget.quick else TrainConfig(device="cpu")
         corpus = Corpus(list(train), list(dev), [], "jointbert", "bench/peers")
@@ -61,6 +61,6 @@ class SlotfillSystem:
         }
 
     def load(self, folder: Path) -> SlotfillTagger:
-        from model.predictor import Predictor
+        from slotfill.model.predictor import Predictor
 
         return SlotfillTagger(Predictor.load(folder, device="cpu"))

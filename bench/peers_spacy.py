@@ -20,8 +20,8 @@ from typing import Any
 
 from peers_base import Budget, Prediction, TfidfIntent, folder_bytes
 
-from training.data import Example
-from training.metrics import score
+from slotfill.training.data import Example
+from slotfill.training.metrics import score
 
 logger = logging.getLogger("bench.peers.spacy")
 

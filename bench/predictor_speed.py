@@ -21,8 +21,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from model import crf  # noqa: E402
-from model.predictor import Predictor  # noqa: E402
+from slotfill.model import crf  # noqa: E402
+from slotfill.model.predictor import Predictor  # noqa: E402
 
 SINGLES = 400
 WARM_UP = 50

@@ -1,4 +1,4 @@
-"""REST service benchmark: the real server (``python -m service``) under load from another process.
+"""REST service benchmark: the real server (``python -m slotfill.service``) under load from another process.
 
 The server runs as a subprocess exactly as deployed (``SLOTFILL_LOG_LEVEL=warning``, otherwise its
 defaults); the load comes from ``bench/serving_load.py`` in its own process, a closed-loop
@@ -163,7 +163,7 @@ def get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
 
 
 def service_settings_default(name: str) -> Any:
-    from service.settings import Settings
+    from slotfill.service.settings import Settings
 
     return Settings.model_fields[name].default
 
@@ -191,7 +191,7 @@ def ensure_default_model() -> Path:
     command = [
         sys.executable,
         "-m",
-        "training.cli",
+        "slotfill",
         "build-default",
         "--out",
         str(DEFAULT_MODEL.relative_to(ROOT)),
@@ -219,7 +219,7 @@ def ensure_tiny_model(folder: Path, sizes: tuple[int, int, int]) -> Path:
     command = [
         sys.executable,
         "-m",
-        "training.cli",
+        "slotfill",
         "train",
         "--out",
         str(staging),
@@ -257,7 +257,7 @@ def ensure_tiny_model(folder: Path, sizes: tuple[int, int, int]) -> Path:
 def predictor_worker(model: Path, texts: list[str], device: str, out: Path) -> int:
     import torch
 
-    from model.predictor import Predictor
+    from slotfill.model.predictor import Predictor
 
     threads = int(service_settings_default("torch_threads"))
     torch.set_num_threads(threads)
@@ -528,14 +528,14 @@ def kill_leftovers(snapshot: dict[int, bytes]) -> None:
 def running_server(
     model: Path, device: str, out: Path, name: str, *, workers: int = 1, **settings: str
 ) -> Iterator[Server]:
-    """``python -m service MODEL`` on a free port with ``settings`` and ``--workers workers``; yields
+    """``python -m slotfill.service MODEL`` on a free port with ``settings`` and ``--workers workers``; yields
     once it is ready: ``/readyz`` says 200 and, with several workers, every one of them answers
     (``/readyz`` is answered by whichever worker is up first, and a load started then would pile
     its connections onto that one)."""
     port = free_port()
     log = out / f"server-{name}.log"
     env = clean_environment(log_level="warning", **settings)
-    command = [sys.executable, "-m", "service", str(model), "--port", str(port), "--device", device]
+    command = [sys.executable, "-m", "slotfill.service", str(model), "--port", str(port), "--device", device]
     if workers > 1:
         command += ["--workers", str(workers)]
     with log.open("wb") as sink:
@@ -909,7 +909,7 @@ def report(results: dict[str, Any], argv: list[str]) -> str:
         f"Command: `{command_line('bench/serving.py', argv)}`  ",
         f"Date: {results['date']}; machine: {results['machine']}; device: {results['device']}; "
         f"model: `{results['model']}`  ",
-        f"Server: `python -m service MODEL` (1 process unless the row says workers, "
+        f"Server: `python -m slotfill.service MODEL` (1 process unless the row says workers, "
         "`SLOTFILL_LOG_LEVEL=warning`, torch threads "
         f"{results['settings']['torch_threads']}, batch max {results['settings']['batch_max_size']}, "
         f"wait {results['settings']['batch_wait_ms']} ms); load: `bench/serving_load.py` in its own process, "

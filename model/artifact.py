@@ -28,13 +28,13 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from model.atomic import write_atomic, write_text_atomic
-from model.batch import Featurizer
-from model.config import ModelConfig
-from model.encoders.subword import SubwordModel
-from model.encoders.vocab import Vocabulary
-from model.ensemble import build_tagger
-from model.tagger import Tagger
+from slotfill.model.atomic import write_atomic, write_text_atomic
+from slotfill.model.batch import Featurizer
+from slotfill.model.config import ModelConfig
+from slotfill.model.encoders.subword import SubwordModel
+from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.ensemble import build_tagger
+from slotfill.model.tagger import Tagger
 
 FORMAT = "slotfill-tagger"
 FORMAT_VERSION = 1

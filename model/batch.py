@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from model.config import ModelConfig
-from model.encoders.subword import SubwordModel
-from model.encoders.trigram import trigram_ids
-from model.encoders.vocab import Vocabulary
+from slotfill.model.config import ModelConfig
+from slotfill.model.encoders.subword import SubwordModel
+from slotfill.model.encoders.trigram import trigram_ids
+from slotfill.model.encoders.vocab import Vocabulary
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from model.spans import split_tag
+from slotfill.model.spans import split_tag
 
 Cell = Literal["lstm", "gru", "rnn", "irnn"]
 ENCODERS = ("word", "trigram", "spm")

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from model import crf_decode
-from model.spans import split_tag
+from slotfill.model import crf_decode
+from slotfill.model.spans import split_tag
 
 _FORBIDDEN = float("-inf")
 _TINY = 1e-30

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported when a device is resolved, not by ``slotfill --help``
+    import torch
 
 DEVICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> cuda when available else cpu; ``cuda`` without CUDA is a clear error."""
+    import torch
+
     if name not in DEVICES and not name.startswith("cuda:"):
         raise ValueError(f"device must be one of {DEVICES} (or cuda:N), got {name!r}")
     if name == "auto":

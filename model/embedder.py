@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from model.batch import Batch
-from model.config import ModelConfig
-from model.encoders.vocab import OTHER, PAD
+from slotfill.model.batch import Batch
+from slotfill.model.config import ModelConfig
+from slotfill.model.encoders.vocab import OTHER, PAD
 
 
 class TokenEmbedder(nn.Module):

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from model.batch import Batch
-from model.config import ModelConfig
-from model.crf import CRF
-from model.tagger import SlotTagger, Tagger, TaggerOutput
+from slotfill.model.batch import Batch
+from slotfill.model.config import ModelConfig
+from slotfill.model.crf import CRF
+from slotfill.model.tagger import SlotTagger, Tagger, TaggerOutput
 
 
 def member_config(config: ModelConfig) -> ModelConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from model.tokenize import Token
+from slotfill.model.tokenize import Token
 
 
 @dataclass(frozen=True, slots=True)

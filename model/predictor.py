@@ -10,12 +10,12 @@ from pathlib import Path
 
 import torch
 
-from model.batch import Featurizer, collate
-from model.device import resolve_device
-from model.prediction import IntentValue, Parse, SlotValue, Tagging
-from model.spans import slot_confidence, tags_to_spans
-from model.tagger import Tagger
-from model.tokenize import Token, tokenize
+from slotfill.model.batch import Featurizer, collate
+from slotfill.model.device import resolve_device
+from slotfill.model.prediction import IntentValue, Parse, SlotValue, Tagging
+from slotfill.model.spans import slot_confidence, tags_to_spans
+from slotfill.model.tagger import Tagger
+from slotfill.model.tokenize import Token, tokenize
 
 
 class Predictor:
@@ -37,7 +37,7 @@ class Predictor:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Predictor:
         """Load a model folder written by ``slotfill train`` (safetensors + JSON, never pickle)."""
-        from model.artifact import load_artifact
+        from slotfill.model.artifact import load_artifact
 
         artifact = load_artifact(Path(path))
         return cls(artifact.model, artifact.featurizer, resolve_device(device), artifact.metadata)

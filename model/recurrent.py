@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from model.config import Cell
+from slotfill.model.config import Cell
 
 
 def build_rnn(

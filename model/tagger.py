@@ -14,12 +14,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from model.batch import Batch
-from model.config import ModelConfig
-from model.crf import CRF
-from model.embedder import TokenEmbedder
-from model.intent import IntentHead
-from model.recurrent import RecurrentEncoder
+from slotfill.model.batch import Batch
+from slotfill.model.config import ModelConfig
+from slotfill.model.crf import CRF
+from slotfill.model.embedder import TokenEmbedder
+from slotfill.model.intent import IntentHead
+from slotfill.model.recurrent import RecurrentEncoder
 
 
 @dataclass(frozen=True)

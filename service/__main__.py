@@ -1,7 +1,7 @@
-"""``python -m service MODEL_DIR``: run the REST API (same as ``slotfill serve``)."""
+"""``python -m slotfill.service MODEL_DIR``: run the REST API (exactly ``slotfill serve``)."""
 
 import sys
 
-from service.cli import main
+from slotfill.cli import main
 
-sys.exit(main())
+sys.exit(main(["serve", *sys.argv[1:]]))

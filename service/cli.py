@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
 
 def _port(value: str) -> int:
@@ -49,11 +44,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parsers(commands: Any) -> None:
     """Add the ``serve`` subcommand to ``slotfill``'s subparsers."""
-    serve: argparse.ArgumentParser = subparsers.add_parser("serve", help="run the REST API on a model folder")
+    serve: argparse.ArgumentParser = commands.add_parser("serve", help="run the REST API on a model folder")
     add_serve_arguments(serve)
-    return serve
+    serve.set_defaults(run=run_serve)
 
 
 EXAMPLE = "arrive Taipei on November 2nd"
@@ -82,8 +77,8 @@ def ready_banner(host: str, port: int, api_key: bool) -> str:
 
 def _load_problem(model: str, device: str) -> tuple[str, str, str] | None:
     """In a child process: load the model and say what is wrong with it, if anything."""
-    from model.artifact import ArtifactError
-    from model.predictor import Predictor
+    from slotfill.model.artifact import ArtifactError
+    from slotfill.model.predictor import Predictor
 
     try:
         Predictor.load(Path(model), device)
@@ -98,7 +93,7 @@ def _check_model_elsewhere(model: Path, device: str) -> None:
     """Load the model once in a spawned process and raise its error here, as loading it here would."""
     import multiprocessing
 
-    from model.artifact import ArtifactError
+    from slotfill.model.artifact import ArtifactError
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         problem = pool.apply(_load_problem, (str(model), device))
@@ -117,11 +112,11 @@ def run_serve(args: argparse.Namespace) -> int:
     """
     import uvicorn
 
-    from model.predictor import Predictor
-    from service import workers
-    from service.log import configure_logging
-    from service.main import create_app
-    from service.settings import load_settings
+    from slotfill.model.predictor import Predictor
+    from slotfill.service import workers
+    from slotfill.service.log import configure_logging
+    from slotfill.service.main import create_app
+    from slotfill.service.settings import load_settings
 
     overrides: dict[str, Any] = {"model_path": args.model}
     if args.device is not None:
@@ -158,10 +153,3 @@ def run_serve(args: argparse.Namespace) -> int:
             return workers.serve_workers(args.host, args.port, args.workers, options)
         uvicorn.run(workers.APP, factory=True, workers=args.workers, **options)
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m service MODEL_DIR ...``: exactly ``slotfill serve``, with its error handling."""
-    from training.cli import main as slotfill_main
-
-    return slotfill_main(["serve", *(sys.argv[1:] if argv is None else argv)])

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.errors import APIError
-from service.metrics import Metrics
-from service.settings import Settings
-from service.state import Runtime, ServiceState
+from slotfill.service.errors import APIError
+from slotfill.service.metrics import Metrics
+from slotfill.service.settings import Settings
+from slotfill.service.state import Runtime, ServiceState
 
 
 def get_state(request: Request) -> ServiceState:

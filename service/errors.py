@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from service.schemas import ErrorResponse
+from slotfill.service.schemas import ErrorResponse
 
 _STATUS_CODES = {
     400: "invalid_json",  # FastAPI's only 400: a body it cannot decode (not UTF-8, nested too deep)

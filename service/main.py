@@ -1,5 +1,5 @@
 """The slotfill REST service: wiring only. ``create_app()`` is also uvicorn's factory
-(``uvicorn service.main:create_app --factory``), reading its settings from ``SLOTFILL_*``."""
+(``uvicorn slotfill.service.main:create_app --factory``), reading its settings from ``SLOTFILL_*``."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from importlib import metadata
 
 from fastapi import Depends, FastAPI
 
-from model.predictor import Predictor
-from service.api.routes import demo, health, metrics, model, parse
-from service.errors import install_error_handlers
-from service.log import configure_logging
-from service.metrics import Metrics
-from service.middleware import RequestMiddleware
-from service.openapi import DESCRIPTION, install_openapi
-from service.security import require_api_key
-from service.settings import Settings, load_settings
-from service.state import ServiceState
+from slotfill.model.predictor import Predictor
+from slotfill.service.api.routes import demo, health, metrics, model, parse
+from slotfill.service.errors import install_error_handlers
+from slotfill.service.log import configure_logging
+from slotfill.service.metrics import Metrics
+from slotfill.service.middleware import RequestMiddleware
+from slotfill.service.openapi import DESCRIPTION, install_openapi
+from slotfill.service.security import require_api_key
+from slotfill.service.settings import Settings, load_settings
+from slotfill.service.state import ServiceState
 
 
 @asynccontextmanager

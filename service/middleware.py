@@ -16,9 +16,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import error_response
-from service.log import access_logger
-from service.metrics import Metrics
+from slotfill.service.errors import error_response
+from slotfill.service.log import access_logger
+from slotfill.service.metrics import Metrics
 
 logger = logging.getLogger("slotfill.service")
 REQUEST_ID = "X-Request-ID"

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from service.settings import Settings
+from slotfill.service.settings import Settings
 
 DESCRIPTION = """Slot filling for chatbots: send a user message, get its slots with character offsets
 into the text (`text[start:end] == value`, counted in Unicode code points), one BIO tag per token,

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from pydantic_core import PydanticCustomError
 
-from model.prediction import Parse
+from slotfill.model.prediction import Parse
 
 EXAMPLE_TEXT = "arrive Taipei on November 2nd"
 # Python's whitespace (str.isspace, what str.strip and the tokenizer split on), spelled out for

@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from service.deps import SettingsDep
-from service.errors import APIError
+from slotfill.service.deps import SettingsDep
+from slotfill.service.errors import APIError
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
 header_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key")

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     @field_validator("device")
     @classmethod
     def _known_device(cls, value: str) -> str:
-        from model.device import resolve_device
+        from slotfill.model.device import resolve_device
 
         resolve_device(value)  # raises ValueError with the choices, or "CUDA is not available"
         return value

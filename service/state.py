@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 import torch
 
-from model.artifact import ArtifactError
-from model.prediction import Parse
-from model.predictor import Predictor
-from model.tokenize import tokenize
-from service.batcher import Batcher
-from service.metrics import Metrics
-from service.schemas import EXAMPLE_TEXT, ModelRef
-from service.settings import Settings
+from slotfill.model.artifact import ArtifactError
+from slotfill.model.prediction import Parse
+from slotfill.model.predictor import Predictor
+from slotfill.model.tokenize import tokenize
+from slotfill.service.batcher import Batcher
+from slotfill.service.metrics import Metrics
+from slotfill.service.schemas import EXAMPLE_TEXT, ModelRef
+from slotfill.service.settings import Settings
 
 logger = logging.getLogger("slotfill.service")
 

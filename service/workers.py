@@ -25,7 +25,7 @@ from types import FrameType
 from typing import Any
 
 logger = logging.getLogger("slotfill.service")
-APP = "service.main:create_app"
+APP = "slotfill.service.main:create_app"
 _BACKLOG = 2048
 
 

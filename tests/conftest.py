@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.artifact import save_artifact
-from model.predictor import Predictor
-from training.builder import build_model
-from training.data import Example
-from training.seeding import seed_everything
-from training.trainer import TrainConfig, fit
+from slotfill.model.artifact import save_artifact
+from slotfill.model.predictor import Predictor
+from slotfill.training.builder import build_model
+from slotfill.training.data import Example
+from slotfill.training.seeding import seed_everything
+from slotfill.training.trainer import TrainConfig, fit
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -110,7 +110,7 @@ def default_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Trained here rather than taken from ``models/default``, which may be stale or absent: the tests
     judge what the current generator and settings produce. Both cores are used while it trains.
     """
-    from training.travel.default import build_default
+    from slotfill.training.travel.default import build_default
 
     root = tmp_path_factory.mktemp("default")
     threads = torch.get_num_threads()

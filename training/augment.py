@@ -16,8 +16,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from model.batch import Features
-from model.spans import tags_to_spans
+from slotfill.model.batch import Features
+from slotfill.model.spans import tags_to_spans
 
 
 class SlotSwapper:

@@ -6,13 +6,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from model.batch import Featurizer
-from model.config import ModelConfig
-from model.encoders.subword import SubwordModel
-from model.encoders.vocab import Vocabulary
-from model.spans import split_tag
-from model.tagger import SlotTagger
-from training.data import Example
+from slotfill.model.batch import Featurizer
+from slotfill.model.config import ModelConfig
+from slotfill.model.encoders.subword import SubwordModel
+from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.spans import split_tag
+from slotfill.model.tagger import SlotTagger
+from slotfill.training.data import Example
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from model.spans import slot_confidence, tags_to_spans
+from slotfill.model.spans import slot_confidence, tags_to_spans
 
 BINS = 10
 

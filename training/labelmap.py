@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from model.spans import OUTSIDE, Span, spans_to_tags, tags_to_spans
-from training.data import DataError, Example
+from slotfill.model.spans import OUTSIDE, Span, spans_to_tags, tags_to_spans
+from slotfill.training.data import DataError, Example
 
 logger = logging.getLogger(__name__)
 

@@ -26,16 +26,16 @@ import torch
 from safetensors.torch import load as load_weights
 from safetensors.torch import save as save_weights
 
-from model.batch import Featurizer
-from model.config import ModelConfig
-from model.device import resolve_device
-from model.encoders.subword import SubwordModel
-from model.encoders.vocab import Vocabulary
-from model.ensemble import TaggerEnsemble, member_config
-from model.tagger import SlotTagger, Tagger
-from training.data import Example
-from training.seeding import seed_everything
-from training.trainer import FitResult, TrainConfig, fit
+from slotfill.model.batch import Featurizer
+from slotfill.model.config import ModelConfig
+from slotfill.model.device import resolve_device
+from slotfill.model.encoders.subword import SubwordModel
+from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.ensemble import TaggerEnsemble, member_config
+from slotfill.model.tagger import SlotTagger, Tagger
+from slotfill.training.data import Example
+from slotfill.training.seeding import seed_everything
+from slotfill.training.trainer import FitResult, TrainConfig, fit
 
 logger = logging.getLogger(__name__)
 

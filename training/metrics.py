@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from model.spans import Span, tags_to_spans
-from training.calibration import Calibration
+from slotfill.model.spans import Span, tags_to_spans
+from slotfill.training.calibration import Calibration
 
 
 def _ratio(numerator: int, denominator: int) -> float:

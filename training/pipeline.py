@@ -10,18 +10,18 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from model.artifact import save_artifact, write_json
-from model.device import resolve_device
-from model.predictor import Predictor
-from training.builder import build_featurizer
-from training.data import DataError, Example
-from training.formats import available_splits, detect_format, read_split
-from training.labelmap import LabelMap
-from training.members import fit_members
-from training.plot import plot_history
-from training.seeding import seed_everything
-from training.temperature import fit_temperatures
-from training.trainer import FitResult, TrainConfig, evaluate_examples
+from slotfill.model.artifact import save_artifact, write_json
+from slotfill.model.device import resolve_device
+from slotfill.model.predictor import Predictor
+from slotfill.training.builder import build_featurizer
+from slotfill.training.data import DataError, Example
+from slotfill.training.formats import available_splits, detect_format, read_split
+from slotfill.training.labelmap import LabelMap
+from slotfill.training.members import fit_members
+from slotfill.training.plot import plot_history
+from slotfill.training.seeding import seed_everything
+from slotfill.training.temperature import fit_temperatures
+from slotfill.training.trainer import FitResult, TrainConfig, evaluate_examples
 
 logger = logging.getLogger(__name__)
 

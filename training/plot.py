@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from training.trainer import EpochLog
+    from slotfill.training.trainer import EpochLog
 
 
 def plot_history(histories: Sequence[Sequence[EpochLog]], path: Path) -> None:

@@ -11,10 +11,10 @@ from typing import NamedTuple
 
 from rich.table import Table
 
-from model.atomic import write_text_atomic
-from model.spans import split_tag
-from training.data import DataError
-from training.metrics import Scores
+from slotfill.model.atomic import write_text_atomic
+from slotfill.model.spans import split_tag
+from slotfill.training.data import DataError
+from slotfill.training.metrics import Scores
 
 # conlleval reads a line whose first field is this as a sentence break, as it does a blank line.
 CONLLEVAL_BOUNDARY = "-X-"

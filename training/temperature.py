@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional as F
 
-from model.batch import Featurizer, collate
-from model.tagger import Tagger, TaggerOutput
-from training.data import Example
+from slotfill.model.batch import Featurizer, collate
+from slotfill.model.tagger import Tagger, TaggerOutput
+from slotfill.training.data import Example
 
 BOUNDS = (0.25, 4.0)
 STEPS = 30  # golden-section steps: the bracket shrinks to 0.618**30 of its width, well under 1e-5

@@ -15,15 +15,15 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from model.batch import Batch, Features, Featurizer, collate
-from model.predictor import Predictor
-from model.tagger import SlotTagger, TaggerOutput
-from training.augment import SlotSwapper
-from training.batching import bucketed_batches
-from training.calibration import calibration, slot_answers
-from training.data import Example
-from training.metrics import Scores, score
-from training.seeding import seed_everything
+from slotfill.model.batch import Batch, Features, Featurizer, collate
+from slotfill.model.predictor import Predictor
+from slotfill.model.tagger import SlotTagger, TaggerOutput
+from slotfill.training.augment import SlotSwapper
+from slotfill.training.batching import bucketed_batches
+from slotfill.training.calibration import calibration, slot_answers
+from slotfill.training.data import Example
+from slotfill.training.metrics import Scores, score
+from slotfill.training.seeding import seed_everything
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import sentencepiece as spm
 
-from model.tokenize import normalize
+from slotfill.model.tokenize import normalize
 
 
 class SubwordModel:

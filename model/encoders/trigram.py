@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from functools import lru_cache
 
-from model.tokenize import normalize
+from slotfill.model.tokenize import normalize
 
 
 def letter_trigrams(word: str) -> list[str]:

@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from model.tokenize import normalize
+from slotfill.model.tokenize import normalize
 
 PAD = 0
 OTHER = 1

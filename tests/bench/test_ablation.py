@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import ablation
 import accuracy
 
-from training.data import Example
-from training.formats.detect import read_split, write_split
+from slotfill.training.data import Example
+from slotfill.training.formats.detect import read_split, write_split
 
 Data = tuple[list[Example], list[Example]]
 

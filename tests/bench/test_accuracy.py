@@ -15,7 +15,7 @@ import accuracy
 def test_a_run_is_the_default_command_unless_train_args_add_options(tmp_path: Path) -> None:
     default = accuracy.train_command("atis", 2, tmp_path / "atis-seed2")
     variant = accuracy.train_command("atis", 2, tmp_path / "atis-seed2", ["--intent-weight", "2"])
-    assert default[1:6] == ["-m", "training.cli", "train", "--data", str(accuracy.DATASETS / "atis")]
+    assert default[1:6] == ["-m", "slotfill", "train", "--data", str(accuracy.DATASETS / "atis")]
     assert default[-5:] == ["--out", str(tmp_path / "atis-seed2"), "--seed", "2", "--quiet"]
     assert variant == [*default, "--intent-weight", "2"]
 

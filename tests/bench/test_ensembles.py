@@ -14,15 +14,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import ensembles
 
-from model.batch import Featurizer
-from model.encoders.vocab import Vocabulary
-from model.ensemble import TaggerEnsemble
-from model.predictor import Predictor
-from model.tagger import SlotTagger
-from training.data import Example
-from training.formats.detect import write_split
-from training.pipeline import load_corpus, train_model
-from training.trainer import TrainConfig
+from slotfill.model.batch import Featurizer
+from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.ensemble import TaggerEnsemble
+from slotfill.model.predictor import Predictor
+from slotfill.model.tagger import SlotTagger
+from slotfill.training.data import Example
+from slotfill.training.formats.detect import write_split
+from slotfill.training.pipeline import load_corpus, train_model
+from slotfill.training.trainer import TrainConfig
 
 SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 128}
 QUICK = TrainConfig(epochs=3, batch_size=8, lr=1e-2, slot_swap=0.0, device="cpu")

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import predictor_speed
 
-from model import crf
+from slotfill.model import crf
 
 
 def test_times_both_decoders_and_restores_the_choice(

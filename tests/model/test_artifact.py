@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from model.artifact import (
+from slotfill.model.artifact import (
     CONFIG,
     SUBWORDS,
     VOCAB,
@@ -24,13 +24,13 @@ from model.artifact import (
     save_artifact,
     sha256_file,
 )
-from model.batch import Featurizer
-from model.config import ModelConfig
-from model.encoders.subword import SubwordModel
-from model.encoders.vocab import Vocabulary
-from model.ensemble import TaggerEnsemble, member_config
-from model.predictor import Predictor
-from model.tagger import SlotTagger
+from slotfill.model.batch import Featurizer
+from slotfill.model.config import ModelConfig
+from slotfill.model.encoders.subword import SubwordModel
+from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.ensemble import TaggerEnsemble, member_config
+from slotfill.model.predictor import Predictor
+from slotfill.model.tagger import SlotTagger
 
 TEXTS = [
     "arrive taipei on november 2nd",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.batch import Features, Featurizer, collate
-from model.config import ModelConfig
-from model.encoders.trigram import trigram_ids
-from model.encoders.vocab import OTHER, Vocabulary
+from slotfill.model.batch import Features, Featurizer, collate
+from slotfill.model.config import ModelConfig
+from slotfill.model.encoders.trigram import trigram_ids
+from slotfill.model.encoders.vocab import OTHER, Vocabulary
 
 BUCKETS = 97
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from model.config import ModelConfig
+from slotfill.model.config import ModelConfig
 
 TAGS = ("O", "B-dest", "I-dest")
 

@@ -7,10 +7,10 @@ import itertools
 import pytest
 import torch
 
-from model import crf as crf_module
-from model import crf_decode
-from model.crf import CRF, allowed_transitions
-from model.spans import is_well_formed
+from slotfill.model import crf as crf_module
+from slotfill.model import crf_decode
+from slotfill.model.crf import CRF, allowed_transitions
+from slotfill.model.spans import is_well_formed
 
 # The decoder choice as the module makes it, kept before the fixture below replaces it.
 DECODE_WITH_NUMPY = crf_module._decode_with_numpy

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.device import resolve_device
+from slotfill.model.device import resolve_device
 
 
 def test_cpu_and_auto() -> None:

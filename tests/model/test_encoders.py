@@ -7,12 +7,12 @@ import zlib
 import pytest
 import torch
 
-from model.batch import Featurizer, collate
-from model.config import ModelConfig
-from model.embedder import TokenEmbedder
-from model.encoders.subword import SubwordModel
-from model.encoders.trigram import letter_trigrams, trigram_ids
-from model.encoders.vocab import OTHER, PAD, Vocabulary, word_key
+from slotfill.model.batch import Featurizer, collate
+from slotfill.model.config import ModelConfig
+from slotfill.model.embedder import TokenEmbedder
+from slotfill.model.encoders.subword import SubwordModel
+from slotfill.model.encoders.trigram import letter_trigrams, trigram_ids
+from slotfill.model.encoders.vocab import OTHER, PAD, Vocabulary, word_key
 
 SENTENCES = [
     ["arrive", "taipei", "on", "november", "2nd"],

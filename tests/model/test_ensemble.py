@@ -7,11 +7,11 @@ import dataclasses
 import pytest
 import torch
 
-from model.batch import Featurizer, collate
-from model.config import ModelConfig
-from model.encoders.vocab import Vocabulary
-from model.ensemble import TaggerEnsemble, build_tagger, member_config
-from model.tagger import SlotTagger
+from slotfill.model.batch import Featurizer, collate
+from slotfill.model.config import ModelConfig
+from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.ensemble import TaggerEnsemble, build_tagger, member_config
+from slotfill.model.tagger import SlotTagger
 
 TAGS = ("O", "B-dest", "I-dest", "B-time", "I-time")
 INTENTS = ("airfare", "flight", "flight#airfare")
@@ -71,7 +71,7 @@ def test_the_best_path_has_the_best_mean_path_score_over_the_members() -> None:
         decoded = ensemble.decode(ensemble(batch), batch.mask)  # type: ignore[arg-type]
     import itertools
 
-    from model.crf import allowed_transitions
+    from slotfill.model.crf import allowed_transitions
 
     allowed, first = allowed_transitions(TAGS)
     for row, sentence in enumerate(SENTENCES):

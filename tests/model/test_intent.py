@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from model.intent import IntentHead, intent_parts
+from slotfill.model.intent import IntentHead, intent_parts
 
 MASK = torch.tensor([[True, True, True], [True, True, False]])
 

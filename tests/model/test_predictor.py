@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from model.prediction import SlotValue, Tagging
-from model.predictor import Predictor, to_parse
-from model.tokenize import tokenize
+from slotfill.model.prediction import SlotValue, Tagging
+from slotfill.model.predictor import Predictor, to_parse
+from slotfill.model.tokenize import tokenize
 
 
 def slots(predictor: Predictor, text: str) -> list[tuple[str, str, int, int]]:

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from model.config import CELLS, Cell
-from model.recurrent import RecurrentEncoder, build_rnn
+from slotfill.model.config import CELLS, Cell
+from slotfill.model.recurrent import RecurrentEncoder, build_rnn
 
 
 def test_lecture_worked_example() -> None:

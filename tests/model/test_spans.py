@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model.spans import Span, is_well_formed, spans_to_tags, split_tag, tags_to_spans
+from slotfill.model.spans import Span, is_well_formed, spans_to_tags, split_tag, tags_to_spans
 
 LABELS = ["a", "b", "toloc.city_name", "x-y"]
 ANY_TAG = st.sampled_from(["O", *(f"{p}-{label}" for p in "BI" for label in LABELS)])

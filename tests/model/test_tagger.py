@@ -9,15 +9,15 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from model.batch import Batch, Featurizer, collate
-from model.config import CELLS, Cell, ModelConfig
-from model.encoders.vocab import Vocabulary
-from model.predictor import Predictor
-from model.tagger import SlotTagger
-from training.builder import build_model
-from training.data import Example
-from training.seeding import seed_everything
-from training.trainer import FitResult, TrainConfig, fit
+from slotfill.model.batch import Batch, Featurizer, collate
+from slotfill.model.config import CELLS, Cell, ModelConfig
+from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.predictor import Predictor
+from slotfill.model.tagger import SlotTagger
+from slotfill.training.builder import build_model
+from slotfill.training.data import Example
+from slotfill.training.seeding import seed_everything
+from slotfill.training.trainer import FitResult, TrainConfig, fit
 
 TAGS = ("O", "B-dest", "I-dest", "B-time", "I-time")
 INTENTS = ("airfare", "flight")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from model.tokenize import Token, normalize, tokenize
+from slotfill.model.tokenize import Token, normalize, tokenize
 
 
 def texts(text: str) -> list[str]:

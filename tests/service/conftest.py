@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from model.predictor import Predictor
-from service.main import create_app
-from service.settings import Settings
+from slotfill.model.predictor import Predictor
+from slotfill.service.main import create_app
+from slotfill.service.settings import Settings
 
 SettingsFactory = Callable[..., Settings]
 AppFactory = Callable[..., FastAPI]

@@ -50,7 +50,7 @@ def start_server(model: Path, log: Path, *args: str, **settings: str) -> Server:
     env["PYTHONPATH"] = str(ROOT)
     handle: IO[bytes] = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "service", str(model), "--port", str(port), "--device", "cpu", *args],
+        [sys.executable, "-m", "slotfill.service", str(model), "--port", str(port), "--device", "cpu", *args],
         cwd=ROOT,
         env=env,
         stdout=handle,

@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from model.artifact import sha256_file
-from model.predictor import Predictor
+from slotfill.model.artifact import sha256_file
+from slotfill.model.predictor import Predictor
 
 AppFactory = Callable[..., FastAPI]
 

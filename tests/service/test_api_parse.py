@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.predictor import Predictor
+from slotfill.model.predictor import Predictor
 
 AppFactory = Callable[..., FastAPI]
 
@@ -93,8 +93,8 @@ def test_an_ensemble_is_served_like_one_network(make_app: AppFactory, tiny_predi
 
     import torch
 
-    from model.ensemble import TaggerEnsemble, member_config
-    from model.tagger import SlotTagger
+    from slotfill.model.ensemble import TaggerEnsemble, member_config
+    from slotfill.model.tagger import SlotTagger
 
     config = dataclasses.replace(tiny_predictor.config, members=2)
     members = []
@@ -300,7 +300,7 @@ def test_a_model_failure_is_a_500_naming_the_request(
 
 
 def test_an_unexpected_error_is_a_json_500(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    from service.api.routes import parse
+    from slotfill.service.api.routes import parse
 
     def broken(*args: Any) -> None:
         raise KeyError("bug")
@@ -332,7 +332,7 @@ def test_full_queue_is_503_with_retry_after(
     make_app: AppFactory, tiny_predictor: Predictor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     blocking = Blocking(tiny_predictor, monkeypatch)
-    monkeypatch.setattr("service.state.EXAMPLE_TEXT", "arrive taipei")
+    monkeypatch.setattr("slotfill.service.state.EXAMPLE_TEXT", "arrive taipei")
     app = make_app(queue_limit=2, batch_max_size=1, max_batch_texts=2, batch_wait_ms=0)
     with TestClient(app) as client:
         results: list[int] = []
@@ -362,7 +362,7 @@ def test_slow_model_is_504(
     make_app: AppFactory, tiny_predictor: Predictor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     blocking = Blocking(tiny_predictor, monkeypatch)
-    monkeypatch.setattr("service.state.EXAMPLE_TEXT", "arrive taipei")
+    monkeypatch.setattr("slotfill.service.state.EXAMPLE_TEXT", "arrive taipei")
     with TestClient(make_app(request_timeout_s=0.2)) as client:
         assert "0.2 s" in error_of(client.post("/v1/parse", json={"text": TEXT}), 504, "timeout")
         blocking.gate.set()

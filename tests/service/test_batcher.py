@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from service.batcher import (
+from slotfill.service.batcher import (
     Batcher,
     BatcherClosedError,
     InferenceTimeoutError,

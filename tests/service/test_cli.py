@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 from collections.abc import Iterator
@@ -12,7 +11,12 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from service import cli
+from slotfill import cli
+
+
+def serve(argv: list[str]) -> int:
+    """``slotfill serve ARGV``, as the shell would run it."""
+    return cli.main(["serve", *argv])
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +40,7 @@ def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, 
 def test_a_missing_model_folder_fails_before_binding(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], uvicorn_calls: list[Any]
 ) -> None:
-    assert cli.main([str(tmp_path / "nowhere")]) == cli.EXIT_FAILURE
+    assert serve([str(tmp_path / "nowhere")]) == cli.EXIT_FAILURE
     err = capsys.readouterr().err
     assert err == f"slotfill: error: {tmp_path / 'nowhere'}: no such model folder\n"
     assert uvicorn_calls == []
@@ -54,7 +58,7 @@ def test_a_tampered_model_folder_is_named(
     folder = tmp_path / "model"
     shutil.copytree(tiny_model_dir, folder)
     (folder / "vocab.json").write_text('["<pad>", "<unk>", "taipei"]')
-    assert cli.main([str(folder), "--workers", workers]) == cli.EXIT_FAILURE
+    assert serve([str(folder), "--workers", workers]) == cli.EXIT_FAILURE
     err = capsys.readouterr().err
     assert err.startswith("slotfill: error: ") and "vocab.json" in err and err.count("\n") == 1
     assert uvicorn_calls == []
@@ -67,7 +71,7 @@ def test_bad_settings_fail_before_binding(
     uvicorn_calls: list[Any],
 ) -> None:
     monkeypatch.setenv("SLOTFILL_MAX_BATCH_TEXTS", "lots")
-    assert cli.main([str(tiny_model_dir)]) == cli.EXIT_USAGE
+    assert serve([str(tiny_model_dir)]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert (
         err.startswith("slotfill: error: invalid settings: SLOTFILL_MAX_BATCH_TEXTS") and err.count("\n") == 1
@@ -78,19 +82,19 @@ def test_bad_settings_fail_before_binding(
 def test_bad_device_and_options(
     tiny_model_dir: Path, capsys: pytest.CaptureFixture[str], uvicorn_calls: list[Any]
 ) -> None:
-    assert cli.main([str(tiny_model_dir), "--device", "tpu"]) == cli.EXIT_USAGE
+    assert serve([str(tiny_model_dir), "--device", "tpu"]) == cli.EXIT_USAGE
     assert "SLOTFILL_DEVICE: device must be one of" in capsys.readouterr().err
-    assert cli.main([str(tiny_model_dir), "--device", "cuda:7", "--workers", "2"]) == cli.EXIT_USAGE
+    assert serve([str(tiny_model_dir), "--device", "cuda:7", "--workers", "2"]) == cli.EXIT_USAGE
     assert capsys.readouterr().err.startswith("slotfill: error: ")
     for bad in (["--port", "70000"], ["--workers", "0"], ["--port", "http"]):
         with pytest.raises(SystemExit) as caught:
-            cli.main([str(tiny_model_dir), *bad])
+            serve([str(tiny_model_dir), *bad])
         assert caught.value.code == 2
     assert uvicorn_calls == []
 
 
 def test_one_worker_serves_the_loaded_model(tiny_model_dir: Path, uvicorn_calls: list[Any]) -> None:
-    assert cli.main([str(tiny_model_dir), "--host", "0.0.0.0", "--port", "9123", "--device", "cpu"]) == 0
+    assert serve([str(tiny_model_dir), "--host", "0.0.0.0", "--port", "9123", "--device", "cpu"]) == 0
     ((app, options),) = uvicorn_calls
     assert isinstance(app, FastAPI)
     assert app.state.slotfill.settings.device == "cpu"
@@ -105,13 +109,13 @@ def test_several_workers_use_the_factory(
 ) -> None:
     import os
 
-    from service import workers
+    from slotfill.service import workers
 
     monkeypatch.setenv("SLOTFILL_MODEL_PATH", "restored after the test")
     monkeypatch.setenv("SLOTFILL_DEVICE", "auto")
     supervised: list[tuple[str, int, int, dict[str, Any]]] = []
     monkeypatch.setattr(workers, "serve_workers", lambda *call: supervised.append(call) or 0)
-    assert cli.main([str(tiny_model_dir), "--workers", "3", "--device", "cpu"]) == 0
+    assert serve([str(tiny_model_dir), "--workers", "3", "--device", "cpu"]) == 0
     if workers.supported():  # one SO_REUSEPORT socket per worker (tests/service/test_workers.py)
         ((host, port, count, options),) = supervised
         assert (host, port, count) == ("127.0.0.1", 8000, 3) and uvicorn_calls == []
@@ -122,25 +126,29 @@ def test_several_workers_use_the_factory(
     assert os.environ["SLOTFILL_MODEL_PATH"] == str(tiny_model_dir.resolve())
     assert os.environ["SLOTFILL_DEVICE"] == "cpu"
 
-    from service.main import create_app
+    from slotfill.service.main import create_app
 
     assert create_app().state.slotfill.settings.model_path == tiny_model_dir.resolve()
 
 
 def test_the_factory_refuses_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    from service.main import create_app
-    from service.settings import SettingsError
+    from slotfill.service.main import create_app
+    from slotfill.service.settings import SettingsError
 
     with pytest.raises(SettingsError, match="SLOTFILL_MODEL_PATH"):
         create_app()
 
 
-def test_serve_subcommand_of_slotfill(tiny_model_dir: Path, uvicorn_calls: list[Any]) -> None:
-    from training import cli as slotfill_cli
+def test_python_m_slotfill_service_is_slotfill_serve(tiny_model_dir: Path, uvicorn_calls: list[Any]) -> None:
+    import runpy
+    import sys
 
-    parser = slotfill_cli.build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "serve" not in commands.choices:
-        pytest.skip("training/cli.py does not wire `slotfill serve` yet (see service/cli.py)")
-    assert slotfill_cli.main(["serve", str(tiny_model_dir), "--port", "9124"]) == 0
+    argv = sys.argv
+    sys.argv = ["python -m slotfill.service", str(tiny_model_dir), "--port", "9124"]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            runpy.run_module("slotfill.service", run_name="__main__")
+    finally:
+        sys.argv = argv
+    assert exit_info.value.code == 0
     assert uvicorn_calls[0][1]["port"] == 9124

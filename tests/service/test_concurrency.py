@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from model.predictor import Predictor
+from slotfill.model.predictor import Predictor
 
 AppFactory = Callable[..., FastAPI]
 CITIES = ["taipei", "boston", "denver", "tokyo", "paris", "seattle", "dallas", "london", "miami"]

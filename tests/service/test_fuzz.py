@@ -20,9 +20,9 @@ import httpx
 import pytest
 import uvicorn
 
-from model.predictor import Predictor
-from service.main import create_app
-from service.settings import Settings
+from slotfill.model.predictor import Predictor
+from slotfill.service.main import create_app
+from slotfill.service.settings import Settings
 
 KEY = "fuzz-key-0123456789"
 EXAMPLES = 30  # per operation and phase: a few seconds in all

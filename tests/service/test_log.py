@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from service.log import JsonFormatter, TextFormatter, configure_logging
+from slotfill.service.log import JsonFormatter, TextFormatter, configure_logging
 
 AppFactory = Callable[..., FastAPI]
 SECRET_TEXT = "arrive taipei, my passport is X1234567"

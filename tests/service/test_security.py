@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from service.security import key_matches
+from slotfill.service.security import key_matches
 
 AppFactory = Callable[..., FastAPI]
 KEY = "correct-horse-battery-staple"

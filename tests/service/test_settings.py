@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from service.settings import Settings, SettingsError, load_settings
+from slotfill.service.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

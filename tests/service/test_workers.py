@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service import workers
+from slotfill.service import workers
 from tests.service.live import Server, start_server
 
 pytestmark = pytest.mark.skipif(not workers.supported(), reason="needs Linux SO_REUSEPORT")

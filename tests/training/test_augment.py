@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from model.batch import Features
-from training.augment import SlotSwapper
-from training.builder import build_model
-from training.data import Example
+from slotfill.model.batch import Features
+from slotfill.training.augment import SlotSwapper
+from slotfill.training.builder import build_model
+from slotfill.training.data import Example
 
 TRAIN = [
     Example(("fly", "to", "new", "york"), ("O", "O", "B-dest", "I-dest"), "find"),

@@ -7,7 +7,7 @@ import random
 import pytest
 import torch
 
-from training.batching import bucketed_batches
+from slotfill.training.batching import bucketed_batches
 
 
 def _generator(seed: int) -> torch.Generator:

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from training.builder import build_model, label_sets
-from training.data import Example
+from slotfill.training.builder import build_model, label_sets
+from slotfill.training.data import Example
 
 SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 256}
 
@@ -45,7 +45,7 @@ def test_no_intents_when_none_has_one() -> None:
 
 def test_no_intents_and_a_warning_when_only_some_have_one(caplog: pytest.LogCaptureFixture) -> None:
     train = [ex("a", "O", "flight"), ex("b", "O"), ex("c", "O", "airfare")]
-    with caplog.at_level(logging.WARNING, logger="training.builder"):
+    with caplog.at_level(logging.WARNING, logger="slotfill.training.builder"):
         assert label_sets(train)[1] == ()
     assert "only 2 of 3 training utterances have an intent" in caplog.text
 

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from training.calibration import calibration, slot_answers
+from slotfill.training.calibration import calibration, slot_answers
 
 
 def test_ece_by_hand() -> None:

@@ -24,16 +24,16 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import training.pipeline
-from model.artifact import WEIGHTS
-from model.prediction import Parse
-from model.predictor import Predictor
-from training.cli import main
-from training.data import Example
-from training.formats import write_split
-from training.metrics import score
-from training.pipeline import load_corpus
-from training.report import read_predictions
+import slotfill.training.pipeline
+from slotfill.cli import main
+from slotfill.model.artifact import WEIGHTS
+from slotfill.model.prediction import Parse
+from slotfill.model.predictor import Predictor
+from slotfill.training.data import Example
+from slotfill.training.formats import write_split
+from slotfill.training.metrics import score
+from slotfill.training.pipeline import load_corpus
+from slotfill.training.report import read_predictions
 
 FORMATS = ("jointbert", "conll", "jsonl")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -322,7 +322,7 @@ def test_ctrl_c_saves_the_best_epoch_so_far_and_exits_130(datasets: Datasets, tm
     """A real SIGINT to a real ``slotfill train``: an hour of training is not lost to one keypress."""
     out = tmp_path / "stopped"
     argv = ["train", "--data", str(datasets.by_format["jointbert"]), "--out", str(out), *SMALL]
-    command = [sys.executable, "-m", "training.cli", *argv, "--epochs", "5000", "--patience", "5000"]
+    command = [sys.executable, "-m", "slotfill", *argv, "--epochs", "5000", "--patience", "5000"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     log, deadline = out / "train_log.jsonl", time.monotonic() + 120
@@ -359,7 +359,7 @@ def _start_parallel_ensemble(data: Path, out: Path, members: int = 2) -> subproc
     """``slotfill train`` with ``members`` members in two worker processes, running until stopped;
     returns once the first two members have logged two epochs."""
     argv = ["train", "--data", str(data), "--out", str(out), *SMALL, "--members", str(members), "--jobs", "2"]
-    command = [sys.executable, "-m", "training.cli", *argv, "--epochs", "5000", "--patience", "5000"]
+    command = [sys.executable, "-m", "slotfill", *argv, "--epochs", "5000", "--patience", "5000"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     log, deadline = out / "train_log.jsonl", time.monotonic() + 120
@@ -418,8 +418,8 @@ def test_calibration_changes_confidences_not_predictions(
 ) -> None:
     """Temperatures fitted on dev go into config.json and change confidences only."""
     # The tiny dev set is below the minimum that real training asks of dev; let it speak here.
-    fit = functools.partial(training.pipeline.fit_temperatures, minimum=1)
-    monkeypatch.setattr(training.pipeline, "fit_temperatures", fit)
+    fit = functools.partial(slotfill.training.pipeline.fit_temperatures, minimum=1)
+    monkeypatch.setattr(slotfill.training.pipeline, "fit_temperatures", fit)
     data = datasets.by_format["jointbert"]
     calibrated = train(data, tmp_path / "calibrated", "--seed", "3")
     plain = train(data, tmp_path / "plain", "--seed", "3", "--no-calibrate")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from model.spans import is_well_formed, tags_to_spans
-from training.data import DataError, Example
-from training.formats import read_split
-from training.labelmap import LabelMap
+from slotfill.model.spans import is_well_formed, tags_to_spans
+from slotfill.training.data import DataError, Example
+from slotfill.training.formats import read_split
+from slotfill.training.labelmap import LabelMap
 
 DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 import torch
 
-import training.members
-from model.ensemble import TaggerEnsemble
-from training.builder import build_model
-from training.data import Example
-from training.members import PARALLEL_MIN_UTTERANCES, fit_members, member_jobs
-from training.seeding import seed_everything
-from training.trainer import FitResult, TrainConfig, fit
+import slotfill.training.members
+from slotfill.model.ensemble import TaggerEnsemble
+from slotfill.training.builder import build_model
+from slotfill.training.data import Example
+from slotfill.training.members import PARALLEL_MIN_UTTERANCES, fit_members, member_jobs
+from slotfill.training.seeding import seed_everything
+from slotfill.training.trainer import FitResult, TrainConfig, fit
 
 SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 128}
 QUICK = TrainConfig(epochs=3, batch_size=8, lr=1e-2, patience=3, slot_swap=0.5, seed=5, members=2)
@@ -113,14 +113,14 @@ def test_ctrl_c_one_after_another_keeps_the_members_trained_so_far(
     """Members after the interrupted one are not trained; one member left is a plain network."""
     train, dev = travel_data
     started: list[int] = []
-    real_fit = training.members.fit
+    real_fit = slotfill.training.members.fit
 
     def fit_until_interrupted(*args: Any, **kwargs: Any) -> FitResult:
         started.append(kwargs["member"])
         result = real_fit(*args, **kwargs)
         return dataclasses.replace(result, interrupted=kwargs["member"] == stopped_at)
 
-    monkeypatch.setattr(training.members, "fit", fit_until_interrupted)
+    monkeypatch.setattr(slotfill.training.members, "fit", fit_until_interrupted)
     seed_everything(QUICK.seed)
     network, featurizer = build_model(train, SMALL)
     config = dataclasses.replace(network.config, members=3)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from seqeval import metrics as seqeval
 from seqeval.metrics.sequence_labeling import precision_recall_fscore_support
 
-from training.metrics import IntentConfusion, Scores, SlotScore, score
+from slotfill.training.metrics import IntentConfusion, Scores, SlotScore, score
 
 # (gold tags, predicted tags, gold intent, predicted intent); the comment gives the chunks ([start, end))
 # and the counts done by hand. "tokens a/b": a of b tags exactly right.

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from model.predictor import Predictor
-from training.data import DataError, Example
-from training.formats import write_split
-from training.labelmap import LabelMap
-from training.pipeline import CURVES_FILE, LOG_FILE, Corpus, load_corpus, train_model
-from training.trainer import TrainConfig
+from slotfill.model.predictor import Predictor
+from slotfill.training.data import DataError, Example
+from slotfill.training.formats import write_split
+from slotfill.training.labelmap import LabelMap
+from slotfill.training.pipeline import CURVES_FILE, LOG_FILE, Corpus, load_corpus, train_model
+from slotfill.training.trainer import TrainConfig
 
 SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 256}
 FORMATS = ("jointbert", "conll", "jsonl")

@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from training.calibration import calibration
-from training.data import DataError
-from training.metrics import Scores, score
-from training.report import read_predictions, render_confusions, render_table, write_predictions, write_report
+from slotfill.training.calibration import calibration
+from slotfill.training.data import DataError
+from slotfill.training.metrics import Scores, score
+from slotfill.training.report import (
+    read_predictions,
+    render_confusions,
+    render_table,
+    write_predictions,
+    write_report,
+)
 
 TOKENS = [["fly", "to", "new york", "tomorrow"], ["cheapest", "fare"], ["hi"]]
 GOLD = [["O", "O", "B-dest", "B-date"], ["B-cost", "O"], ["O"]]

@@ -10,14 +10,20 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from model.batch import Featurizer, collate
-from model.predictor import Predictor
-from model.tagger import SlotTagger
-from training.builder import build_model
-from training.data import Example
-from training.seeding import seed_everything
-from training.temperature import BOUNDS, Temperatures, fit_temperatures, golden_minimum, intent_temperature
-from training.trainer import TrainConfig, fit
+from slotfill.model.batch import Featurizer, collate
+from slotfill.model.predictor import Predictor
+from slotfill.model.tagger import SlotTagger
+from slotfill.training.builder import build_model
+from slotfill.training.data import Example
+from slotfill.training.seeding import seed_everything
+from slotfill.training.temperature import (
+    BOUNDS,
+    Temperatures,
+    fit_temperatures,
+    golden_minimum,
+    intent_temperature,
+)
+from slotfill.training.trainer import TrainConfig, fit
 
 SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 256}
 CPU = torch.device("cpu")

@@ -13,14 +13,14 @@ from typing import Any, ClassVar, NamedTuple
 import pytest
 import torch
 
-from model.batch import Batch, Featurizer
-from model.predictor import Predictor
-from model.spans import tags_to_spans
-from model.tagger import SlotTagger
-from training.builder import build_model
-from training.data import Example
-from training.seeding import seed_everything
-from training.trainer import (
+from slotfill.model.batch import Batch, Featurizer
+from slotfill.model.predictor import Predictor
+from slotfill.model.spans import tags_to_spans
+from slotfill.model.tagger import SlotTagger
+from slotfill.training.builder import build_model
+from slotfill.training.data import Example
+from slotfill.training.seeding import seed_everything
+from slotfill.training.trainer import (
     EpochLog,
     FitResult,
     TrainConfig,

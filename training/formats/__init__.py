@@ -5,7 +5,7 @@ Use the facade: :func:`read_split` (format detected from the files present), :fu
 :class:`training.data.DataError` naming the file and line.
 """
 
-from training.formats.bio import BIO_POLICIES
-from training.formats.detect import FORMATS, available_splits, detect_format, read_split, write_split
+from slotfill.training.formats.bio import BIO_POLICIES
+from slotfill.training.formats.detect import FORMATS, available_splits, detect_format, read_split, write_split
 
 __all__ = ["BIO_POLICIES", "FORMATS", "available_splits", "detect_format", "read_split", "write_split"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model.atomic import write_text_atomic
-from training.data import DataError
+from slotfill.model.atomic import write_text_atomic
+from slotfill.training.data import DataError
 
 _BOM = "\ufeff"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from model.spans import split_tag
-from training.data import Example
+from slotfill.model.spans import split_tag
+from slotfill.training.data import Example
 
 
 def check_token(token: str) -> bool:

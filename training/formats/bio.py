@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from model.spans import OUTSIDE, split_tag
+from slotfill.model.spans import OUTSIDE, split_tag
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def check_tags(tags: Sequence[str], policy: str = "strict") -> tuple[tuple[str, 
     >>> check_tags(["O", "I-dest"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    training.formats.bio.TagError: token 2: stray 'I-dest' after 'O' ...
+    slotfill.training.formats.bio.TagError: token 2: stray 'I-dest' after 'O' ...
     """
     check_policy(policy)
     fixed: list[str] = []

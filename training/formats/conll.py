@@ -16,10 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.data import DataError, Example
-from training.formats._io import check_split_name, file_split_path, find_file_splits, read_lines, write_text
-from training.formats._validate import check_writable
-from training.formats.bio import TagError, check_policy, check_tags, log_repairs
+from slotfill.training.data import DataError, Example
+from slotfill.training.formats._io import (
+    check_split_name,
+    file_split_path,
+    find_file_splits,
+    read_lines,
+    write_text,
+)
+from slotfill.training.formats._validate import check_writable
+from slotfill.training.formats.bio import TagError, check_policy, check_tags, log_repairs
 
 logger = logging.getLogger(__name__)
 

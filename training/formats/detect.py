@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from training.data import DataError, Example
-from training.formats import conll, jointbert, jsonl
-from training.formats._io import check_split_name
-from training.formats.bio import check_policy
+from slotfill.training.data import DataError, Example
+from slotfill.training.formats import conll, jointbert, jsonl
+from slotfill.training.formats._io import check_split_name
+from slotfill.training.formats.bio import check_policy
 
 logger = logging.getLogger(__name__)
 

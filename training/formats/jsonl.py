@@ -22,12 +22,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from model.spans import Span, spans_to_tags, tags_to_spans
-from model.tokenize import Token, tokenize
-from training.data import DataError, Example
-from training.formats._io import check_split_name, file_split_path, find_file_splits, read_lines, write_text
-from training.formats._validate import check_intent, check_token, check_writable
-from training.formats.bio import check_policy
+from slotfill.model.spans import Span, spans_to_tags, tags_to_spans
+from slotfill.model.tokenize import Token, tokenize
+from slotfill.training.data import DataError, Example
+from slotfill.training.formats._io import (
+    check_split_name,
+    file_split_path,
+    find_file_splits,
+    read_lines,
+    write_text,
+)
+from slotfill.training.formats._validate import check_intent, check_token, check_writable
+from slotfill.training.formats.bio import check_policy
 
 logger = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.spans import Span, spans_to_tags
-from model.tokenize import tokenize
-from training.data import Example
-from training.formats.detect import write_split
-from training.travel.grammar import Grammar, Piece
-from training.travel.noise import perturb
-from training.travel.phrasings import AIRLINES, INTENT_TEMPLATES, INTENT_WEIGHTS, RULES
-from training.travel.places import Gazetteer, load_gazetteer
-from training.travel.times import time_phrase, time_phrase_of_kind
+from slotfill.model.spans import Span, spans_to_tags
+from slotfill.model.tokenize import tokenize
+from slotfill.training.data import Example
+from slotfill.training.formats.detect import write_split
+from slotfill.training.travel.grammar import Grammar, Piece
+from slotfill.training.travel.noise import perturb
+from slotfill.training.travel.phrasings import AIRLINES, INTENT_TEMPLATES, INTENT_WEIGHTS, RULES
+from slotfill.training.travel.places import Gazetteer, load_gazetteer
+from slotfill.training.travel.times import time_phrase, time_phrase_of_kind
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from model.artifact import ArtifactError, load_artifact
-from training.formats.detect import read_split
-from training.pipeline import load_corpus, train_model
-from training.trainer import TrainConfig
-from training.travel.corpus import DEFAULT_SEED, DEFAULT_SIZES, write_corpus
+from slotfill.model.artifact import ArtifactError, load_artifact
+from slotfill.training.formats.detect import read_split
+from slotfill.training.pipeline import load_corpus, train_model
+from slotfill.training.trainer import TrainConfig
+from slotfill.training.travel.corpus import DEFAULT_SEED, DEFAULT_SIZES, write_corpus
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from training.travel.grammar import Piece
-from training.travel.phrasings import OPENERS
+from slotfill.training.travel.grammar import Piece
+from slotfill.training.travel.phrasings import OPENERS
 
 TYPO_RATE = 0.02
 SLOT_TYPO_RATE = 0.02

@@ -10,7 +10,7 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from service.errors import APIError
+from slotfill.service.errors import APIError
 
 # Everything from this origin only: no inline script or style, no CDN, no frames, no plugins.
 CONTENT_SECURITY_POLICY = (
@@ -33,7 +33,7 @@ _MEDIA_TYPES = {
 def _read(name: str) -> tuple[bytes, str]:
     """A file of ``service/web`` and its Content-Type (through importlib.resources, so it also
     works from a wheel or a zip)."""
-    data = resources.files("service").joinpath("web").joinpath(name).read_bytes()
+    data = resources.files("slotfill.service").joinpath("web").joinpath(name).read_bytes()
     return data, _MEDIA_TYPES[name[name.rindex(".") :]]
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.deps import StateDep
-from service.errors import APIError, error_body
-from service.schemas import ErrorResponse, HealthResponse, ReadyResponse
+from slotfill.service.deps import StateDep
+from slotfill.service.errors import APIError, error_body
+from slotfill.service.schemas import ErrorResponse, HealthResponse, ReadyResponse
 
 router = APIRouter(tags=["health"])
 

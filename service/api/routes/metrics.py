@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.deps import MetricsDep
-from service.errors import COMMON_ERRORS
-from service.metrics import CONTENT_TYPE
+from slotfill.service.deps import MetricsDep
+from slotfill.service.errors import COMMON_ERRORS
+from slotfill.service.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["monitoring"])
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from model.spans import split_tag
-from service.deps import RuntimeDep, SettingsDep
-from service.errors import COMMON_ERRORS
-from service.schemas import Limits, ModelInfo
+from slotfill.model.spans import split_tag
+from slotfill.service.deps import RuntimeDep, SettingsDep
+from slotfill.service.errors import COMMON_ERRORS
+from slotfill.service.schemas import Limits, ModelInfo
 
 router = APIRouter(prefix="/v1", tags=["model"])
 

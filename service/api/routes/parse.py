@@ -8,14 +8,20 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, Depends, Request
 
-from model.prediction import Parse
-from service.batcher import BatcherClosedError, InferenceTimeoutError, QueueFullError
-from service.deps import MetricsDep, RuntimeDep, SettingsDep, require_json
-from service.errors import BODY_ERRORS, COMMON_ERRORS, APIError
-from service.metrics import Metrics
-from service.schemas import ParseBatchRequest, ParseBatchResponse, ParseRequest, ParseResponse, ParseResult
-from service.settings import Settings
-from service.state import Runtime
+from slotfill.model.prediction import Parse
+from slotfill.service.batcher import BatcherClosedError, InferenceTimeoutError, QueueFullError
+from slotfill.service.deps import MetricsDep, RuntimeDep, SettingsDep, require_json
+from slotfill.service.errors import BODY_ERRORS, COMMON_ERRORS, APIError
+from slotfill.service.metrics import Metrics
+from slotfill.service.schemas import (
+    ParseBatchRequest,
+    ParseBatchResponse,
+    ParseRequest,
+    ParseResponse,
+    ParseResult,
+)
+from slotfill.service.settings import Settings
+from slotfill.service.state import Runtime
 
 logger = logging.getLogger("slotfill.service")
 router = APIRouter(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from training.data import DataError, Example
-from training.formats import conll
+from slotfill.training.data import DataError, Example
+from slotfill.training.formats import conll
 
 EXAMPLES = [
     Example(("fly", "to", "new", "york"), ("O", "O", "B-dest", "I-dest"), "flight"),

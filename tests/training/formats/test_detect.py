@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from training.data import DataError, Example
-from training.formats import FORMATS, available_splits, detect_format, read_split, write_split
+from slotfill.training.data import DataError, Example
+from slotfill.training.formats import FORMATS, available_splits, detect_format, read_split, write_split
 
 DATASETS = Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets"
 

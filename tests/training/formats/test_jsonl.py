@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from model.prediction import IntentValue, Parse, SlotValue
-from model.tokenize import tokenize
-from training.data import DataError, Example
-from training.formats import jsonl
+from slotfill.model.prediction import IntentValue, Parse, SlotValue
+from slotfill.model.tokenize import tokenize
+from slotfill.training.data import DataError, Example
+from slotfill.training.formats import jsonl
 
 SPEC_LINE = (
     '{"text": "arrive Taipei on November 2nd", "slots": [{"slot": "dest", "start": 7, "end": 13, '

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from model.spans import tags_to_spans
-from model.tokenize import tokenize
-from training.data import Example
-from training.formats.detect import read_split
-from training.travel.corpus import (
+from slotfill.model.spans import tags_to_spans
+from slotfill.model.tokenize import tokenize
+from slotfill.training.data import Example
+from slotfill.training.formats.detect import read_split
+from slotfill.training.travel.corpus import (
     DEFAULT_SIZES,
     SLOTS,
     Utterance,
@@ -27,10 +27,10 @@ from training.travel.corpus import (
     travel_grammar,
     write_corpus,
 )
-from training.travel.grammar import Grammar, Piece
-from training.travel.noise import perturb
-from training.travel.phrasings import INTENT_TEMPLATES, INTENT_WEIGHTS
-from training.travel.places import load_gazetteer, without_accents
+from slotfill.training.travel.grammar import Grammar, Piece
+from slotfill.training.travel.noise import perturb
+from slotfill.training.travel.phrasings import INTENT_TEMPLATES, INTENT_WEIGHTS
+from slotfill.training.travel.places import load_gazetteer, without_accents
 
 # Grammar slot -> the slot it annotates, written out here so a slip in the module's table shows.
 LABELS = {"departure": "departure", "dest": "dest", "time": "time", "time_bare": "time", "time_noun": "time"}

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from model.predictor import Predictor
-from training import members
-from training.data import Example
-from training.formats import write_split
-from training.trainer import EpochLog, FitResult, fit
-from training.travel.default import UNSEEN_SPLIT, build_default, model_is_usable
+from slotfill.model.predictor import Predictor
+from slotfill.training import members
+from slotfill.training.data import Example
+from slotfill.training.formats import write_split
+from slotfill.training.trainer import EpochLog, FitResult, fit
+from slotfill.training.travel.default import UNSEEN_SPLIT, build_default, model_is_usable
 
 # text -> {value: slot}, every slot of the sentence (an extra or a missing slot fails).
 EXPECTED: dict[str, dict[str, str]] = {

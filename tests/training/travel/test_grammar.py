@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from training.travel.grammar import Grammar, Piece, SlotFiller, TemplateError, parse_template
+from slotfill.training.travel.grammar import Grammar, Piece, SlotFiller, TemplateError, parse_template
 
 
 def _fixed(lead: str, text: str) -> SlotFiller:

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from training.travel.corpus import travel_grammar
-from training.travel.grammar import Grammar, Piece
-from training.travel.noise import is_question, perturb, typo
-from training.travel.phrasings import INTENT_TEMPLATES, OPENERS
-from training.travel.places import load_gazetteer, without_accents
+from slotfill.training.travel.corpus import travel_grammar
+from slotfill.training.travel.grammar import Grammar, Piece
+from slotfill.training.travel.noise import is_question, perturb, typo
+from slotfill.training.travel.phrasings import INTENT_TEMPLATES, OPENERS
+from slotfill.training.travel.places import load_gazetteer, without_accents
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 WORDS = ("denver", "Boston", "o'clock", "what's", "Winston-Salem", "São", "flights", "Val-d'Or", "MORNING")

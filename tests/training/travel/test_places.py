@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from training.travel.places import (
+from slotfill.training.travel.places import (
     HOLDOUT_PERCENT,
     Gazetteer,
     Place,

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from training.travel import times
-from training.travel.times import KINDS, TimePhrase, time_phrase, time_phrase_of_kind
+from slotfill.training.travel import times
+from slotfill.training.travel.times import KINDS, TimePhrase, time_phrase, time_phrase_of_kind
 
 # The closed word classes, written out independently of the module so a slip there shows here.
 MONTHS = [

@@ -1,7 +1,8 @@
-"""The ``slotfill`` command line: train, evaluate and tag from the terminal.
+"""The training side of the ``slotfill`` command: train, evaluate, predict, generate, build-default.
 
-Every known failure (bad data, bad model folder, bad option) ends with one line on stderr naming
-the problem and a non-zero exit status, never a traceback.
+``slotfill.cli`` assembles these with the service's ``serve`` and turns known failures into one
+line on stderr; only argparse and torch-free modules are imported at module level, so
+``slotfill --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -16,14 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from model.config import CELLS, ENCODERS, INTENT_POOLINGS, WEIGHTS_DTYPES, ModelConfig
-from model.device import DEVICES
-from service.cli import add_serve_parser, run_serve
+from slotfill.model.config import CELLS, ENCODERS, INTENT_POOLINGS, WEIGHTS_DTYPES, ModelConfig
+from slotfill.model.device import DEVICES
 
 logger = logging.getLogger("slotfill")
 
-EXIT_USAGE = 2
-EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 # From the data or fitted after training (the calibration temperatures), never from flags.
 # ``members`` comes from the training setting of the same name (--members).
@@ -42,7 +40,7 @@ def _encoders(value: str) -> tuple[str, ...]:
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    from training.formats import FORMATS
+    from slotfill.training.formats import FORMATS
 
     parser.add_argument("--data", type=Path, required=True, help="data folder (see README: formats)")
     parser.add_argument("--format", choices=FORMATS, help="data format (detected from the files if omitted)")
@@ -108,7 +106,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
-    from training.trainer import SCHEDULES, TrainConfig
+    from slotfill.training.trainer import SCHEDULES, TrainConfig
 
     defaults = TrainConfig()
     group = parser.add_argument_group("optimisation")
@@ -185,11 +183,8 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="slotfill", description="Slot filling with a bidirectional LSTM.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def add_parsers(commands: Any) -> None:
+    """Add train, evaluate, predict, generate and build-default to ``slotfill``'s subparsers."""
     train = commands.add_parser("train", help="train a model folder from annotated data")
     _add_data_options(train)
     train.add_argument("--out", type=Path, required=True, help="model folder to write, e.g. models/atis")
@@ -197,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_model_options(train)
     _add_train_options(train)
+    train.set_defaults(run=run_train)
 
     evaluate = commands.add_parser("evaluate", help="score a model folder on a data split")
     evaluate.add_argument("model", type=Path)
@@ -205,14 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--report", type=Path, help="write the scores as JSON here")
     evaluate.add_argument("--predictions", type=Path, help="write 'token gold predicted' lines (conlleval)")
     evaluate.add_argument("--device", choices=DEVICES, default="auto")
+    evaluate.set_defaults(run=run_evaluate)
 
     predict = commands.add_parser("predict", help="tag texts given as arguments or one per line on stdin")
     predict.add_argument("model", type=Path)
     predict.add_argument("texts", nargs="*", help="texts to tag (default: read lines from stdin)")
     predict.add_argument("--device", choices=DEVICES, default="auto")
+    predict.set_defaults(run=run_predict)
     _add_travel_parsers(commands)
-    add_serve_parser(commands)
-    return parser
 
 
 def _count(value: str) -> int:
@@ -223,7 +219,7 @@ def _count(value: str) -> int:
 
 
 def _add_travel_parsers(commands: Any) -> None:
-    from training.travel.corpus import DEFAULT_SEED, DEFAULT_SIZES
+    from slotfill.training.travel.corpus import DEFAULT_SEED, DEFAULT_SIZES
 
     generate = commands.add_parser(
         "generate", help="write the synthetic travel corpus (departure, dest, time) as JSONL splits"
@@ -232,6 +228,7 @@ def _add_travel_parsers(commands: Any) -> None:
     generate.add_argument("--seed", type=int, default=DEFAULT_SEED)
     for split, size in DEFAULT_SIZES.items():
         generate.add_argument(f"--{split}", type=_count, default=size, help=f"utterances (default {size})")
+    generate.set_defaults(run=run_generate)
 
     default = commands.add_parser(
         "build-default", help="generate the travel corpus and train the bundled default model, if missing"
@@ -241,6 +238,7 @@ def _add_travel_parsers(commands: Any) -> None:
     default.add_argument("--force", action="store_true", help="regenerate and retrain even if present")
     default.add_argument("--device", choices=DEVICES, default="auto")
     default.add_argument("--quiet", action="store_true", help="no progress bar")
+    default.set_defaults(run=run_build_default)
 
 
 def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -249,7 +247,7 @@ def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _label_map(args: argparse.Namespace) -> Any:
-    from training.labelmap import LabelMap
+    from slotfill.training.labelmap import LabelMap
 
     return LabelMap.from_file(args.label_map) if args.label_map else None
 
@@ -268,8 +266,8 @@ def _check_output(path: Path | None, folder: bool) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from training.pipeline import load_corpus, train_model
-    from training.trainer import TrainConfig
+    from slotfill.training.pipeline import load_corpus, train_model
+    from slotfill.training.trainer import TrainConfig
 
     config = TrainConfig(
         epochs=args.epochs,
@@ -317,10 +315,10 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from model.predictor import Predictor
-    from training.formats import read_split
-    from training.report import render_confusions, render_table, write_predictions, write_report
-    from training.trainer import evaluate_examples
+    from slotfill.model.predictor import Predictor
+    from slotfill.training.formats import read_split
+    from slotfill.training.report import render_confusions, render_table, write_predictions, write_report
+    from slotfill.training.trainer import evaluate_examples
 
     _check_output(args.report, folder=False)
     _check_output(args.predictions, folder=False)
@@ -361,7 +359,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from model.predictor import Predictor
+    from slotfill.model.predictor import Predictor
 
     predictor = Predictor.load(args.model, device=args.device)
     texts: Sequence[str] = args.texts or [line.rstrip("\n") for line in sys.stdin]
@@ -371,7 +369,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from training.travel.corpus import DEFAULT_SIZES, write_corpus
+    from slotfill.training.travel.corpus import DEFAULT_SIZES, write_corpus
 
     _check_output(args.out, folder=True)
     sizes = {split: getattr(args, split) for split in DEFAULT_SIZES}
@@ -381,7 +379,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_build_default(args: argparse.Namespace) -> int:
-    from training.travel.default import build_default
+    from slotfill.training.travel.default import build_default
 
     _check_output(args.out, folder=True)
     _check_output(args.data, folder=True)
@@ -398,39 +396,3 @@ def run_build_default(args: argparse.Namespace) -> int:
     )
     print(f"saved {args.out} in {metrics['train_seconds']:.0f} s of training: {scores}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from model.artifact import ArtifactError
-    from training.data import DataError
-
-    args = build_parser().parse_args(argv)
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    commands = {
-        "train": run_train,
-        "evaluate": run_evaluate,
-        "predict": run_predict,
-        "generate": run_generate,
-        "build-default": run_build_default,
-        "serve": run_serve,
-    }
-    try:
-        return commands[args.command](args)
-    except (DataError, ArtifactError, OutputError) as error:
-        print(f"slotfill: error: {error}", file=sys.stderr)
-        return EXIT_FAILURE
-    except ValueError as error:
-        print(f"slotfill: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("slotfill: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-
-
-if __name__ == "__main__":
-    sys.exit(main())
