@@ -17,7 +17,6 @@ import itertools
 import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from accuracy import ROOT
@@ -42,7 +41,7 @@ def join(predictors: Sequence[Predictor]) -> Predictor:
     first = predictors[0]
     if len(predictors) == 1:
         return first
-    config = replace(member_config(first.config), members=len(predictors))
+    config = member_config(first.config).replace(members=len(predictors))
     members = []
     for predictor in predictors:
         if member_config(predictor.config) != member_config(config):

@@ -44,13 +44,14 @@ class SlotfillSystem:
         torch.set_num_threads(budget.threads)
 
     def fit(self, train: Sequence[Example], dev: Sequence[Example], folder: Path) -> dict[str, Any]:
+        from slotfill.model.config import ModelOptions
+        from slotfill.training.config import TrainConfig
         from slotfill.training.pipeline import Corpus, train_model
-        from slotfill.training.trainer import TrainConfig
 
         config = TrainConfig(device="cpu", epochs=1) if self.budget.quick else TrainConfig(device="cpu")
         corpus = Corpus(list(train), list(dev), [], "jointbert", "bench/peers")
         started = time.perf_counter()
-        metrics = train_model(corpus, folder, settings={}, config=config, progress=False)
+        metrics = train_model(corpus, folder, ModelOptions(), config, progress=False)
         seconds = time.perf_counter() - started
         return {
             "best_epoch": metrics["best_epoch"],

@@ -1,119 +1,139 @@
 """The one typed configuration a tagger is built from and saved with.
 
-A frozen dataclass rather than constructor flags: the same object builds the network, is written
-to ``config.json`` beside the weights, and is read back to rebuild exactly the same network.
+A frozen, validated model rather than constructor flags: the same object builds the network, is
+written to ``config.json`` beside the weights, and is read back to rebuild exactly the same
+network. ``ModelOptions`` holds what a user chooses; the docstring under each field is also the
+help of its ``slotfill train`` flag (``training.flags``), so a setting is described once.
+``ModelConfig`` adds what comes from the data and from training (labels, calibration, members).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from slotfill.model.spans import split_tag
 
 Cell = Literal["lstm", "gru", "rnn", "irnn"]
-ENCODERS = ("word", "trigram", "spm")
-INTENT_POOLINGS = ("attention", "maxmean")
-WEIGHTS_DTYPES = ("float16", "float32")
-_POSITIVE_INTS = (
-    "word_dim",
-    "word_min_freq",
-    "trigram_dim",
-    "trigram_buckets",
-    "spm_dim",
-    "spm_vocab_size",
-    "hidden_size",
-    "num_layers",
-    "members",
-)
-CELLS: tuple[Cell, ...] = ("lstm", "gru", "rnn", "irnn")
+Encoder = Literal["word", "trigram", "spm"]
+IntentPooling = Literal["attention", "maxmean"]
+WeightsDtype = Literal["float16", "float32"]
+CELLS: tuple[Cell, ...] = get_args(Cell)
+ENCODERS: tuple[Encoder, ...] = get_args(Encoder)
+INTENT_POOLINGS: tuple[IntentPooling, ...] = get_args(IntentPooling)
+WEIGHTS_DTYPES: tuple[WeightsDtype, ...] = get_args(WeightsDtype)
+
+Size = Annotated[int, Field(ge=1)]
+Share = Annotated[float, Field(ge=0.0, lt=1.0)]  # NaN fails both bounds
+Temperature = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything needed to rebuild a tagger's network, labels included."""
+class Settings(BaseModel):
+    """Frozen, validated settings whose errors read as one line naming each field and its value.
+
+    Strict: 16.5 is not a size and "2" or True is not a temperature, from Python or from JSON.
+    A field's docstring is its description (and its flag's help in ``slotfill train``).
+    """
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", use_attribute_docstrings=True)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise ValueError(describe(error)) from None
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes``, validated like any new instance."""
+        return type(self)(**{**self.model_dump(), **changes})
+
+
+class ModelOptions(Settings):
+    """The network's settings that a user chooses; the defaults are those BENCHMARKS.md reports."""
+
+    encoders: Annotated[tuple[Encoder, ...], Field(min_length=1)] = ("word", "trigram")
+    """token encoders, comma-separated: word (1-of-N with an "other" id), trigram (letter-trigram
+    word hashing), spm (sentencepiece subwords trained on the data)"""
+    word_dim: Size = 100
+    """width of the word embedding"""
+    word_min_freq: Size = 1
+    """training words seen fewer times map to "other\""""
+    word_dropout: Share = 0.1
+    """share of training words replaced by "other", so the model learns what "other" means"""
+    trigram_dim: Size = 100
+    """width of the letter-trigram embedding"""
+    trigram_buckets: Size = 20_000
+    """hash buckets the letter trigrams of "#word#" fall into"""
+    spm_dim: Size = 64
+    """width of the subword embedding"""
+    spm_vocab_size: Size = 1000
+    """pieces in the sentencepiece model trained on the data"""
+    cell: Cell = "lstm"
+    """recurrent cell: lstm, gru, rnn (Elman) or irnn (ReLU, identity-initialised)"""
+    hidden_size: Size = 200
+    """units per direction"""
+    num_layers: Size = 1
+    """stacked recurrent layers"""
+    bidirectional: bool = True
+    """read the words right to left as well as left to right"""
+    dropout: Share = 0.3
+    """dropout between layers"""
+    crf: bool = True
+    """a BIO-constrained CRF over the tags (--no-crf: a softmax per token)"""
+    intent_pooling: IntentPooling = "attention"
+    """how the intent head reads the words"""
+    intent_token_votes: bool = False
+    """every word also votes on the intent; the utterance's score adds the mean vote (raised dev
+    scores, lowered held-out and test slot F1: BENCHMARKS.md)"""
+    intent_separator: str = "#"
+    """splits compound intents (a#b) into parts that share evidence ('' treats every label as
+    atomic)"""
+    weights_dtype: WeightsDtype = "float16"
+    """precision of the saved weights; the model is rounded before it is scored, so the figures in
+    metrics.json are those of the saved model"""
+
+    @field_validator("encoders")
+    @classmethod
+    def _distinct_encoders(cls, encoders: tuple[Encoder, ...]) -> tuple[Encoder, ...]:
+        if len(set(encoders)) != len(encoders):
+            raise ValueError(f"encoders repeat a name: {','.join(encoders)}")
+        return encoders
+
+
+class ModelConfig(ModelOptions):
+    """Everything needed to rebuild a tagger's network: the options, the labels of the data, and
+    what training fitted."""
 
     slot_tags: tuple[str, ...]
     intents: tuple[str, ...] = ()
-    encoders: tuple[str, ...] = ("word", "trigram")
-    # word: 1-of-N over the training vocabulary, id 1 is "other"; dropout teaches "other".
-    word_dim: int = 100
-    word_min_freq: int = 1
-    word_dropout: float = 0.1
-    # trigram: letter trigrams of "#word#" hashed into buckets and averaged per word.
-    trigram_dim: int = 100
-    trigram_buckets: int = 20_000
-    # spm: sentencepiece pieces of each word, averaged per word.
-    spm_dim: int = 64
-    spm_vocab_size: int = 1000
-    cell: Cell = "lstm"
-    hidden_size: int = 200
-    num_layers: int = 1
-    bidirectional: bool = True
-    dropout: float = 0.3
-    crf: bool = True
-    intent_pooling: str = "attention"
-    # Every word also scores the intent; the utterance's score adds the mean vote (model.intent).
-    # Off by default: it raised dev scores but lowered held-out and test slot F1 (BENCHMARKS.md).
-    intent_token_votes: bool = False
-    # Compound intents ("a#b") share the scores of their parts; "" treats every label as atomic.
-    intent_separator: str = "#"
     # Confidence calibration (training.temperature): slot and intent scores are divided by these
     # before they become probabilities. Fitted on dev after training; 1 leaves them as trained.
     # Dividing every score by one positive number changes no prediction, only the confidences.
-    slot_temperature: float = 1.0
-    intent_temperature: float = 1.0
-    # Networks trained apart (seeds seed, seed+1, ...) whose scores are averaged (model.ensemble).
-    # Set by training from its ``members`` setting, like the temperatures.
-    members: int = 1
-    # Precision of the weights in model.safetensors. float16 halves the folder (an ensemble of two
-    # ATIS networks fits in 12 MB) and, rounded before scoring, changed no dev or held-out score.
-    weights_dtype: str = "float16"
+    slot_temperature: Temperature = 1.0
+    intent_temperature: Temperature = 1.0
+    # Networks trained apart (seeds seed, seed+1, ...) whose scores are averaged (model.ensemble),
+    # set by training from its ``members`` setting.
+    members: Size = 1
 
-    def __post_init__(self) -> None:
-        unknown = [name for name in self.encoders if name not in ENCODERS]
-        if not self.encoders or unknown:
-            raise ValueError(f"encoders must be a non-empty subset of {ENCODERS}, got {self.encoders}")
-        if len(set(self.encoders)) != len(self.encoders):
-            raise ValueError(f"encoders repeat a name: {self.encoders}")
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
-        self._check_labels()
-        for name in _POSITIVE_INTS:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-        for name in ("dropout", "word_dropout"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-        if self.intent_pooling not in INTENT_POOLINGS:
-            raise ValueError(f"intent_pooling must be one of {INTENT_POOLINGS}, got {self.intent_pooling!r}")
-        if self.weights_dtype not in WEIGHTS_DTYPES:
-            raise ValueError(f"weights_dtype must be one of {WEIGHTS_DTYPES}, got {self.weights_dtype!r}")
-        if not isinstance(self.intent_separator, str):
-            raise ValueError(f"intent_separator must be a string, got {self.intent_separator!r}")
-        for name in ("slot_temperature", "intent_temperature"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 < value < math.inf:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name in ("bidirectional", "crf", "intent_token_votes"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+    @field_validator("slot_tags")
+    @classmethod
+    def _bio_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        if "O" not in tags:
+            raise ValueError("must hold 'O' and the B-/I- tags of the data")
+        for tag in tags:
+            split_tag(tag)  # a ValueError naming the tag
+        return _distinct(tags)
 
-    def _check_labels(self) -> None:
-        if "O" not in self.slot_tags:
-            raise ValueError("slot_tags must hold 'O' and the B-/I- tags of the data")
-        for labels, name in ((self.slot_tags, "slot_tags"), (self.intents, "intents")):
-            if len(set(labels)) != len(labels) or not all(isinstance(x, str) and x for x in labels):
-                raise ValueError(f"{name} must be distinct non-empty strings")
-        for tag in self.slot_tags:
-            try:
-                split_tag(tag)
-            except ValueError as error:
-                raise ValueError(f"slot_tags: {error}") from None
+    @field_validator("intents")
+    @classmethod
+    def _distinct_intents(cls, intents: tuple[str, ...]) -> tuple[str, ...]:
+        return _distinct(intents)
+
+    @property
+    def options(self) -> ModelOptions:
+        """The user's part of the settings."""
+        return ModelOptions(**{name: getattr(self, name) for name in ModelOptions.model_fields})
 
     @property
     def encoder_dim(self) -> int:
@@ -121,7 +141,7 @@ class ModelConfig:
         return self.hidden_size * (2 if self.bidirectional else 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return self.model_dump()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
@@ -131,12 +151,33 @@ class ModelConfig:
         were built without (``intent_token_votes`` off, one member), so they load unchanged. Their
         weights were kept in float32.
         """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data) - set(cls.model_fields))
         if unknown:
             raise ValueError(f"unknown model settings {unknown}")
         values = {"weights_dtype": "float32", **data}
         for name in ("slot_tags", "intents", "encoders"):
-            if name in values:
+            if isinstance(values.get(name), list):
                 values[name] = tuple(values[name])
         return cls(**values)
+
+
+def _distinct(labels: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(labels)) != len(labels) or not all(labels):
+        raise ValueError("must be distinct non-empty strings")
+    return labels
+
+
+def describe(error: ValidationError) -> str:
+    """A pydantic error as one line a person can act on: each field, what is wrong, what was given.
+
+    >>> ModelOptions(hidden_size=0)
+    Traceback (most recent call last):
+    ValueError: hidden_size: Input should be greater than or equal to 1, got 0
+    """
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        given = repr(item["input"])
+        problems.append(f"{field}: {message}" if given in message else f"{field}: {message}, got {given}")
+    return "; ".join(problems)

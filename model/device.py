@@ -10,12 +10,22 @@ if TYPE_CHECKING:  # torch is imported when a device is resolved, not by ``slotf
 DEVICES = ("auto", "cpu", "cuda")
 
 
+def check_device_name(name: str) -> str:
+    """The name itself, if it names a device (whether this machine has it is another question).
+
+    >>> check_device_name("cuda:1")
+    'cuda:1'
+    """
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise ValueError(f"device must be one of {DEVICES} (or cuda:N), got {name!r}")
+    return name
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> cuda when available else cpu; ``cuda`` without CUDA is a clear error."""
     import torch
 
-    if name not in DEVICES and not name.startswith("cuda:"):
-        raise ValueError(f"device must be one of {DEVICES} (or cuda:N), got {name!r}")
+    check_device_name(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():

@@ -12,7 +12,6 @@ accuracy by 0.5-1.1 points over the mean single network (BENCHMARKS.md, "Choosin
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -27,7 +26,7 @@ from slotfill.model.tagger import SlotTagger, Tagger, TaggerOutput
 
 def member_config(config: ModelConfig) -> ModelConfig:
     """A member's own settings: one network, uncalibrated (the ensemble is calibrated as a whole)."""
-    return dataclasses.replace(config, members=1, slot_temperature=1.0, intent_temperature=1.0)
+    return config.replace(members=1, slot_temperature=1.0, intent_temperature=1.0)
 
 
 class TaggerEnsemble(Tagger):

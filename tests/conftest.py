@@ -8,11 +8,13 @@ import pytest
 import torch
 
 from slotfill.model.artifact import save_artifact
+from slotfill.model.config import ModelOptions
 from slotfill.model.predictor import Predictor
 from slotfill.training.builder import build_model
+from slotfill.training.config import TrainConfig
 from slotfill.training.data import Example
 from slotfill.training.seeding import seed_everything
-from slotfill.training.trainer import TrainConfig, fit
+from slotfill.training.trainer import fit
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -21,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(1)
 
 
-TINY_SETTINGS = {"word_dim": 16, "trigram_dim": 16, "hidden_size": 16, "trigram_buckets": 512}
+TINY_SETTINGS = ModelOptions(word_dim=16, trigram_dim=16, hidden_size=16, trigram_buckets=512)
 # No slot swap: 32 utterances of 8 cities gain nothing from it, and the service tests' expected
 # tags (emoji before "arrive taipei" included) were checked on the model these settings give.
 TINY_TRAINING = TrainConfig(epochs=30, batch_size=8, lr=1e-2, patience=30, slot_swap=0.0, seed=0)
@@ -75,9 +77,9 @@ def travel_dev() -> list[Example]:
 
 
 @pytest.fixture(scope="session")
-def tiny_settings() -> dict[str, int]:
+def tiny_settings() -> ModelOptions:
     """The model settings of the tiny model, for tests that train their own."""
-    return dict(TINY_SETTINGS)
+    return TINY_SETTINGS
 
 
 @pytest.fixture(scope="session")

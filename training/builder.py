@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from slotfill.model.batch import Featurizer
-from slotfill.model.config import ModelConfig
+from slotfill.model.config import ModelConfig, ModelOptions
 from slotfill.model.encoders.subword import SubwordModel
 from slotfill.model.encoders.vocab import Vocabulary
 from slotfill.model.spans import split_tag
@@ -32,18 +31,18 @@ def label_sets(train: Sequence[Example]) -> tuple[tuple[str, ...], tuple[str, ..
     return tags, intents
 
 
-def build_featurizer(train: Sequence[Example], settings: dict[str, Any]) -> Featurizer:
+def build_featurizer(train: Sequence[Example], options: ModelOptions) -> Featurizer:
     """The settings and labels of a tagger for the training data, with its vocabulary and subword
     model: everything but the network, which ``training.members`` builds per member."""
     tags, intents = label_sets(train)
-    config = ModelConfig(slot_tags=tags, intents=intents, **settings)
+    config = ModelConfig(slot_tags=tags, intents=intents, **options.model_dump())
     sentences = [e.tokens for e in train]
     vocab = Vocabulary.build(sentences, config.word_min_freq)
     subwords = SubwordModel.train(sentences, config.spm_vocab_size) if "spm" in config.encoders else None
     return Featurizer(config, vocab, subwords)
 
 
-def build_model(train: Sequence[Example], settings: dict[str, Any]) -> tuple[SlotTagger, Featurizer]:
+def build_model(train: Sequence[Example], options: ModelOptions) -> tuple[SlotTagger, Featurizer]:
     """A fresh tagger sized for the training data, with its vocabulary and subword model."""
-    featurizer = build_featurizer(train, settings)
+    featurizer = build_featurizer(train, options)
     return SlotTagger(featurizer.config, len(featurizer.vocab), featurizer.subword_size), featurizer

@@ -9,34 +9,24 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import logging
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slotfill.model.config import CELLS, ENCODERS, INTENT_POOLINGS, WEIGHTS_DTYPES, ModelConfig
 from slotfill.model.device import DEVICES
+from slotfill.training.flags import TrainFlags, add_train_flags, read_train_flags
+
+if TYPE_CHECKING:
+    from pydantic_settings import CliSettingsSource
 
 logger = logging.getLogger("slotfill")
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
-# From the data or fitted after training (the calibration temperatures), never from flags.
-# ``members`` comes from the training setting of the same name (--members).
-_NOT_FLAGS = ("slot_tags", "intents", "slot_temperature", "intent_temperature", "members")
-_MODEL_DEFAULTS = {
-    f.name: f.default for f in dataclasses.fields(ModelConfig) if f.default is not dataclasses.MISSING
-}
-
-
-def _encoders(value: str) -> tuple[str, ...]:
-    names = tuple(part.strip() for part in value.split(",") if part.strip())
-    unknown = [n for n in names if n not in ENCODERS]
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(f"choose a comma-separated subset of {', '.join(ENCODERS)}")
-    return names
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -55,144 +45,20 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("model")
-    group.add_argument(
-        "--encoders",
-        type=_encoders,
-        help=f"token encoders, e.g. word,trigram,spm (default {','.join(_MODEL_DEFAULTS['encoders'])})",
-    )
-    group.add_argument("--cell", choices=CELLS, help="recurrent cell (default lstm)")
-    group.add_argument("--hidden-size", type=int, help="units per direction")
-    group.add_argument("--num-layers", type=int, help="stacked recurrent layers")
-    group.add_argument(
-        "--unidirectional",
-        dest="bidirectional",
-        action="store_false",
-        default=None,
-        help="left-to-right only (default: bidirectional)",
-    )
-    group.add_argument("--dropout", type=float)
-    group.add_argument("--word-dropout", type=float, help="share of training words replaced by 'other'")
-    group.add_argument("--word-dim", type=int)
-    group.add_argument("--word-min-freq", type=int, help="rarer training words map to 'other'")
-    group.add_argument("--trigram-dim", type=int)
-    group.add_argument("--trigram-buckets", type=int)
-    group.add_argument("--spm-dim", type=int)
-    group.add_argument("--spm-vocab-size", type=int)
-    group.add_argument(
-        "--intent-pooling",
-        choices=INTENT_POOLINGS,
-        help="how the intent head reads the words (default attention)",
-    )
-    group.add_argument(
-        "--intent-separator",
-        help="splits compound intents (a#b) into parts that share evidence (default '#'; '' turns it off)",
-    )
-    group.add_argument(
-        "--no-crf", dest="crf", action="store_false", default=None, help="softmax per token instead of a CRF"
-    )
-    group.add_argument(
-        "--intent-token-votes",
-        action="store_true",
-        default=None,
-        help="every word also votes on the intent; the utterance's score adds the mean vote",
-    )
-    group.add_argument(
-        "--weights-dtype",
-        choices=WEIGHTS_DTYPES,
-        help=f"precision of the saved weights (default {_MODEL_DEFAULTS['weights_dtype']})",
-    )
-
-
-def _add_train_options(parser: argparse.ArgumentParser) -> None:
-    from slotfill.training.trainer import SCHEDULES, TrainConfig
-
-    defaults = TrainConfig()
-    group = parser.add_argument_group("optimisation")
-    group.add_argument("--epochs", type=int, default=defaults.epochs)
-    group.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    group.add_argument("--lr", type=float, default=defaults.lr)
-    group.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    group.add_argument(
-        "--clip-norm",
-        type=float,
-        default=defaults.clip_norm,
-        help="gradient clipping threshold (0 turns it off)",
-    )
-    group.add_argument(
-        "--patience",
-        type=int,
-        default=defaults.patience,
-        help="stop after this many epochs without a better dev slot F1",
-    )
-    group.add_argument(
-        "--schedule",
-        choices=SCHEDULES,
-        default=defaults.schedule,
-        help="learning-rate schedule: cosine anneals to 0 over --epochs",
-    )
-    group.add_argument(
-        "--slot-swap",
-        type=float,
-        default=defaults.slot_swap,
-        help="share of training utterances whose slot values are swapped for others of the same slot",
-    )
-    group.add_argument(
-        "--intent-weight",
-        type=float,
-        default=defaults.intent_weight,
-        help="weight of the intent loss beside the per-token slot loss",
-    )
-    group.add_argument(
-        "--intent-smoothing",
-        type=float,
-        default=defaults.intent_smoothing,
-        help="label smoothing of the intent targets (0: off)",
-    )
-    group.add_argument(
-        "--ema",
-        type=float,
-        default=defaults.ema,
-        help="decay of a moving average of the weights, scored and saved in their place (0: off)",
-    )
-    group.add_argument(
-        "--no-calibrate",
-        dest="calibrate",
-        action="store_false",
-        help="keep confidences as trained (default: temperatures fitted on dev; predictions are the same)",
-    )
-    group.add_argument(
-        "--members",
-        type=int,
-        default=defaults.members,
-        help="networks trained with seeds seed, seed+1, ... whose scores are averaged (1: a single network)",
-    )
-    group.add_argument(
-        "--jobs",
-        type=int,
-        default=defaults.jobs,
-        help="members trained at once, one process each (default 0: one per core)",
-    )
-    group.add_argument("--seed", type=int, default=defaults.seed)
-    group.add_argument(
-        "--dev-fraction",
-        type=float,
-        default=0.1,
-        help="share of train held out for early stopping when there is no dev split",
-    )
-
-
 def add_parsers(commands: Any) -> None:
     """Add train, evaluate, predict, generate and build-default to ``slotfill``'s subparsers."""
     train = commands.add_parser("train", help="train a model folder from annotated data")
     _add_data_options(train)
     train.add_argument("--out", type=Path, required=True, help="model folder to write, e.g. models/atis")
-    train.add_argument("--device", choices=DEVICES, default="auto")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_model_options(train)
-    _add_train_options(train)
-    train.set_defaults(run=run_train)
+    train.add_argument(
+        "--dev-fraction",
+        type=float,
+        default=0.1,
+        help="share of train held out for early stopping when there is no dev split",
+    )
+    flags = add_train_flags(train)
+    train.set_defaults(run=functools.partial(run_train, flags))
 
     evaluate = commands.add_parser("evaluate", help="score a model folder on a data split")
     evaluate.add_argument("model", type=Path)
@@ -241,11 +107,6 @@ def _add_travel_parsers(commands: Any) -> None:
     default.set_defaults(run=run_build_default)
 
 
-def _model_settings(args: argparse.Namespace) -> dict[str, Any]:
-    names = [name for name in _MODEL_DEFAULTS if name not in _NOT_FLAGS]
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-
-
 def _label_map(args: argparse.Namespace) -> Any:
     from slotfill.training.labelmap import LabelMap
 
@@ -265,37 +126,17 @@ def _check_output(path: Path | None, folder: bool) -> None:
         raise OutputError(f"{path}: is a folder; give a file name")
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run_train(flags: CliSettingsSource[TrainFlags], args: argparse.Namespace) -> int:
     from slotfill.training.pipeline import load_corpus, train_model
-    from slotfill.training.trainer import TrainConfig
 
-    config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        clip_norm=args.clip_norm,
-        patience=args.patience,
-        schedule=args.schedule,
-        slot_swap=args.slot_swap,
-        intent_weight=args.intent_weight,
-        intent_smoothing=args.intent_smoothing,
-        ema=args.ema,
-        calibrate=args.calibrate,
-        members=args.members,
-        jobs=args.jobs,
-        seed=args.seed,
-        device=args.device,
-    )
+    settings = read_train_flags(flags, args)  # bad settings fail before any data is read
     _check_output(args.out, folder=True)
-    settings = _model_settings(args)
-    ModelConfig(slot_tags=("O",), **settings)  # fail on bad settings before reading any data
     if not 0.0 < args.dev_fraction < 1.0:
         raise ValueError(f"--dev-fraction must be between 0 and 1, got {args.dev_fraction}")
     corpus = load_corpus(
-        args.data, args.format, _label_map(args), args.bio_policy, args.dev_fraction, args.seed
+        args.data, args.format, _label_map(args), args.bio_policy, args.dev_fraction, settings.seed
     )
-    metrics = train_model(corpus, args.out, settings, config, progress=not args.quiet)
+    metrics = train_model(corpus, args.out, settings.model, settings.training, progress=not args.quiet)
     dev = metrics["dev"]
     line = f"dev slot F1 {100 * dev['slot_f1']:.2f}"
     if "test" in metrics:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,10 @@ from slotfill.model.encoders.subword import SubwordModel
 from slotfill.model.encoders.vocab import Vocabulary
 from slotfill.model.ensemble import TaggerEnsemble, member_config
 from slotfill.model.tagger import SlotTagger, Tagger
+from slotfill.training.config import TrainConfig
 from slotfill.training.data import Example
 from slotfill.training.seeding import seed_everything
-from slotfill.training.trainer import FitResult, TrainConfig, fit
+from slotfill.training.trainer import FitResult, fit
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ def fit_members(
             subwords,
             train,
             dev,
-            replace(settings, seed=settings.seed + index),
+            settings.replace(seed=settings.seed + index),
             str(device),
             log_path,
             progress,
@@ -215,5 +216,5 @@ def fit_members(
     if len(trained) == 1:
         (member, _), *_ = trained
         return member, results
-    joined = replace(config, members=len(trained))
+    joined = config.replace(members=len(trained))
     return TaggerEnsemble(joined, [member for member, _ in trained]).to(device).eval(), results

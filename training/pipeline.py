@@ -6,14 +6,16 @@ import hashlib
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from slotfill.model.artifact import save_artifact, write_json
+from slotfill.model.config import ModelOptions
 from slotfill.model.device import resolve_device
 from slotfill.model.predictor import Predictor
 from slotfill.training.builder import build_featurizer
+from slotfill.training.config import TrainConfig
 from slotfill.training.data import DataError, Example
 from slotfill.training.formats import available_splits, detect_format, read_split
 from slotfill.training.labelmap import LabelMap
@@ -21,7 +23,7 @@ from slotfill.training.members import fit_members
 from slotfill.training.plot import plot_history
 from slotfill.training.seeding import seed_everything
 from slotfill.training.temperature import fit_temperatures
-from slotfill.training.trainer import FitResult, TrainConfig, evaluate_examples
+from slotfill.training.trainer import FitResult, evaluate_examples
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ def load_corpus(
 def train_model(
     corpus: Corpus,
     out: Path,
-    settings: dict[str, Any],
+    options: ModelOptions,
     config: TrainConfig,
     progress: bool = True,
     extra_eval: Mapping[str, Sequence[Example]] | None = None,
@@ -111,14 +113,14 @@ def train_model(
     """
     device = resolve_device(config.device)
     seed_everything(config.seed)
-    featurizer = build_featurizer(corpus.train, settings)
+    featurizer = build_featurizer(corpus.train, options)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / LOG_FILE
     log_path.unlink(missing_ok=True)
     logger.info("training on %d utterances (%d dev) on %s", len(corpus.train), len(corpus.dev), device)
     # One network is an ensemble of one: fit_members then trains exactly what fit alone would.
     model, results = fit_members(
-        replace(featurizer.config, members=config.members),
+        featurizer.config.replace(members=config.members),
         featurizer,
         corpus.train,
         corpus.dev,
@@ -131,8 +133,8 @@ def train_model(
     model.round_to_storage()
     if config.calibrate:
         temperatures = fit_temperatures(model, featurizer, corpus.dev, device)
-        model.config = replace(
-            model.config, slot_temperature=temperatures.slot, intent_temperature=temperatures.intent
+        model.config = model.config.replace(
+            slot_temperature=temperatures.slot, intent_temperature=temperatures.intent
         )
         logger.info(
             "calibrated on dev: slot temperature %.3f, intent temperature %.3f",
@@ -154,10 +156,10 @@ def train_model(
         metrics["test"] = evaluate_examples(predictor, corpus.test).to_dict()
     for name, examples in (extra_eval or {}).items():
         metrics[name] = evaluate_examples(predictor, examples).to_dict()
-    training = {"settings": asdict(config), "device": str(device)}
+    training = {"settings": config.model_dump(), "device": str(device)}
     save_artifact(out, model, featurizer, training=training, metrics=metrics)
     plot_history([r.history for r in results], out / CURVES_FILE)
-    write_json(out / "train_config.json", {"model": settings, "train": asdict(config)})
+    write_json(out / "train_config.json", {"model": options.model_dump(), "train": config.model_dump()})
     return metrics
 
 

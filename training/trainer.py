@@ -21,69 +21,12 @@ from slotfill.model.tagger import SlotTagger, TaggerOutput
 from slotfill.training.augment import SlotSwapper
 from slotfill.training.batching import bucketed_batches
 from slotfill.training.calibration import calibration, slot_answers
+from slotfill.training.config import TrainConfig
 from slotfill.training.data import Example
 from slotfill.training.metrics import Scores, score
 from slotfill.training.seeding import seed_everything
 
 logger = logging.getLogger(__name__)
-
-SCHEDULES = ("constant", "cosine")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings; the defaults are the ones BENCHMARKS.md reports."""
-
-    epochs: int = 40
-    batch_size: int = 32
-    lr: float = 2e-3
-    weight_decay: float = 0.01
-    # The lecture's remedy for exploding gradients: rescale when the global norm exceeds this.
-    clip_norm: float = 5.0
-    patience: int = 10
-    # "cosine" anneals the learning rate to 0 over ``epochs``; "constant" keeps it.
-    schedule: str = "cosine"
-    # Share of training utterances whose slot values are swapped for others (training.augment).
-    slot_swap: float = 0.5
-    # Weight of the intent loss beside the per-token slot loss (SlotTagger.forward). 2 raised ATIS
-    # dev intent accuracy but cost slot F1; BENCHMARKS.md has the runs.
-    intent_weight: float = 1.0
-    # Label smoothing of the intent targets (0: plain cross-entropy).
-    intent_smoothing: float = 0.0
-    # Decay of an exponential moving average of the weights, updated every step; dev scoring, early
-    # stopping and the saved model then use the average. 0 turns it off.
-    ema: float = 0.0
-    # Fit slot and intent temperatures on dev after training, so that confidences read as
-    # probabilities (training.temperature). Predictions are the same either way.
-    calibrate: bool = True
-    # Networks trained with seeds seed, seed+1, ... whose scores are averaged (model.ensemble).
-    # Two raised held-out slot F1 and sentence accuracy on ATIS and SNIPS (BENCHMARKS.md).
-    members: int = 2
-    # Members trained at once, each in its own process; 0: one per core torch may use
-    # (training.members).
-    jobs: int = 0
-    seed: int = 13
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "patience", "members"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if not 0.0 <= self.slot_swap <= 1.0:
-            raise ValueError(f"slot_swap must be in [0, 1], got {self.slot_swap}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        for name in ("weight_decay", "clip_norm", "intent_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not 0.0 <= self.intent_smoothing < 1.0:
-            raise ValueError(f"intent_smoothing must be in [0, 1), got {self.intent_smoothing}")
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
-        if self.jobs < 0:
-            raise ValueError(f"jobs must be >= 0 (0: one per core), got {self.jobs}")
 
 
 @dataclass(frozen=True)

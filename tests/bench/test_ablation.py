@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import ablation
 import accuracy
 
+from slotfill.model.config import ModelOptions
 from slotfill.training.data import Example
 from slotfill.training.formats.detect import read_split, write_split
 
@@ -72,10 +73,11 @@ def test_a_share_that_leaves_nothing_is_refused(tmp_path: Path, travel_data: Dat
 
 
 def test_a_run_trains_for_real_reports_dev_and_held_out_and_is_not_repeated(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, travel_data: Data, tiny_settings: dict[str, int]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, travel_data: Data, tiny_settings: ModelOptions
 ) -> None:
     fold = ablation.make_fold(_dataset(tmp_path / "data", travel_data), tmp_path / "fold", 0.25, 2026)
-    tiny = [f"--{name.replace('_', '-')}={value}" for name, value in tiny_settings.items()]
+    chosen = tiny_settings.model_dump(exclude_unset=True)
+    tiny = [f"--{name.replace('_', '-')}={value}" for name, value in chosen.items()]
     variant = ablation.Variant("tiny gru", ("--cell", "gru", "--epochs", "3", *tiny))
     run = ablation.run_once("atis", variant, 1, fold, tmp_path / "runs", threads=1)
     metrics = json.loads((tmp_path / "runs" / "atis-tiny_gru-seed1" / "metrics.json").read_text())

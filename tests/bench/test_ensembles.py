@@ -3,7 +3,6 @@ every combination of them is scored."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -15,16 +14,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import ensembles
 
 from slotfill.model.batch import Featurizer
+from slotfill.model.config import ModelOptions
 from slotfill.model.encoders.vocab import Vocabulary
 from slotfill.model.ensemble import TaggerEnsemble
 from slotfill.model.predictor import Predictor
 from slotfill.model.tagger import SlotTagger
+from slotfill.training.config import TrainConfig
 from slotfill.training.data import Example
 from slotfill.training.formats.detect import write_split
 from slotfill.training.pipeline import load_corpus, train_model
-from slotfill.training.trainer import TrainConfig
 
-SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 128}
+SMALL = ModelOptions(word_dim=8, trigram_dim=8, hidden_size=8, trigram_buckets=128)
 QUICK = TrainConfig(epochs=3, batch_size=8, lr=1e-2, slot_swap=0.0, device="cpu")
 
 Data = tuple[list[Example], list[Example]]
@@ -44,14 +44,14 @@ def runs(travel_data: Data, tmp_path_factory: pytest.TempPathFactory) -> Path:
             corpus,
             root / f"atis-single-seed{seed}",
             SMALL,
-            TrainConfig(**{**QUICK.__dict__, "seed": seed, "members": 1}),
+            QUICK.replace(seed=seed, members=1),
             progress=False,
         )
     train_model(
         corpus,
         root / "pair",
         SMALL,
-        TrainConfig(**{**QUICK.__dict__, "seed": 1, "members": 2}),
+        QUICK.replace(seed=1, members=2),
         progress=False,
     )
     return root
@@ -78,7 +78,7 @@ def test_the_table_scores_every_combination(runs: Path, capsys: pytest.CaptureFi
 
 def test_runs_of_other_settings_or_data_are_refused(runs: Path) -> None:
     first, second = (Predictor.load(runs / f"atis-single-seed{seed}", device="cpu") for seed in (1, 2))
-    wider = dataclasses.replace(second.config, hidden_size=12)
+    wider = second.config.replace(hidden_size=12)
     other = Predictor(SlotTagger(wider, len(second.featurizer.vocab)), second.featurizer)
     with pytest.raises(SystemExit, match="settings or labels"):
         ensembles.join([first, other])

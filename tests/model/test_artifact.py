@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import shutil
@@ -121,7 +120,7 @@ def test_weights_are_kept_in_the_configs_precision(tiny_predictor: Predictor, tm
     assert model.config.weights_dtype == "float16"
     save_artifact(tmp_path / "half", model, featurizer)
     assert {t.dtype for t in load_file(str(tmp_path / "half" / WEIGHTS)).values()} == {torch.float16}
-    wide = SlotTagger(dataclasses.replace(model.config, weights_dtype="float32"), len(featurizer.vocab))
+    wide = SlotTagger(model.config.replace(weights_dtype="float32"), len(featurizer.vocab))
     wide.load_state_dict(model.state_dict())
     save_artifact(tmp_path / "full", wide, featurizer)
     assert {t.dtype for t in load_file(str(tmp_path / "full" / WEIGHTS)).values()} == {torch.float32}
@@ -145,7 +144,7 @@ def test_an_ensemble_round_trip_gives_identical_predictions(
     tiny_predictor: Predictor, tmp_path: Path
 ) -> None:
     single = tiny_predictor.model
-    config = dataclasses.replace(single.config, members=2, slot_temperature=1.3)
+    config = single.config.replace(members=2, slot_temperature=1.3)
     torch.manual_seed(1)
     other = SlotTagger(member_config(config), len(tiny_predictor.featurizer.vocab))
     first = SlotTagger(member_config(config), len(tiny_predictor.featurizer.vocab))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 
@@ -22,7 +20,7 @@ def _config(**changes: object) -> ModelConfig:
     base = ModelConfig(
         slot_tags=TAGS, intents=INTENTS, word_dim=8, trigram_dim=8, hidden_size=8, trigram_buckets=64
     )
-    return dataclasses.replace(base, **changes)
+    return base.replace(**changes)
 
 
 def _members(config: ModelConfig, seeds: tuple[int, ...] = (1, 2)) -> list[SlotTagger]:

@@ -10,14 +10,15 @@ import torch
 from torch.nn import functional as F
 
 from slotfill.model.batch import Batch, Featurizer, collate
-from slotfill.model.config import CELLS, Cell, ModelConfig
+from slotfill.model.config import CELLS, Cell, ModelConfig, ModelOptions
 from slotfill.model.encoders.vocab import Vocabulary
 from slotfill.model.predictor import Predictor
 from slotfill.model.tagger import SlotTagger
 from slotfill.training.builder import build_model
+from slotfill.training.config import TrainConfig
 from slotfill.training.data import Example
 from slotfill.training.seeding import seed_everything
-from slotfill.training.trainer import FitResult, TrainConfig, fit
+from slotfill.training.trainer import FitResult, fit
 
 TAGS = ("O", "B-dest", "I-dest", "B-time", "I-time")
 INTENTS = ("airfare", "flight")
@@ -200,7 +201,7 @@ def test_decode_divides_the_scores_by_the_configured_temperatures(crf: bool) -> 
     model.eval()
     output = model(batch)
     plain = model.decode(output, batch.mask)
-    model.config = dataclasses.replace(model.config, slot_temperature=2.0, intent_temperature=0.5)
+    model.config = model.config.replace(slot_temperature=2.0, intent_temperature=0.5)
     scaled = model.decode(output, batch.mask)
     assert scaled.tags == plain.tags and scaled.intents == plain.intents  # predictions stay
     assert output.intent_logits is not None
@@ -258,7 +259,7 @@ Data = tuple[list[Example], list[Example]]
 
 
 def _trained(
-    data: Data, settings: dict[str, Any], build_seed: int, fit_seed: int
+    data: Data, settings: ModelOptions, build_seed: int, fit_seed: int
 ) -> tuple[SlotTagger, FitResult]:
     train, dev = data
     seed_everything(build_seed)
@@ -272,7 +273,7 @@ def _same_weights(first: SlotTagger, second: SlotTagger) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_training_is_deterministic(travel_data: Data, tiny_settings: dict[str, Any]) -> None:
+def test_training_is_deterministic(travel_data: Data, tiny_settings: ModelOptions) -> None:
     first, first_result = _trained(travel_data, tiny_settings, 7, 7)
     second, second_result = _trained(travel_data, tiny_settings, 7, 7)
     assert first_result.history == [

@@ -89,14 +89,13 @@ def test_a_model_without_intents_answers_null(make_app: AppFactory, tiny_predict
 
 def test_an_ensemble_is_served_like_one_network(make_app: AppFactory, tiny_predictor: Predictor) -> None:
     """Two networks averaged (the library default): the same API, the model saying how many."""
-    import dataclasses
 
     import torch
 
     from slotfill.model.ensemble import TaggerEnsemble, member_config
     from slotfill.model.tagger import SlotTagger
 
-    config = dataclasses.replace(tiny_predictor.config, members=2)
+    config = tiny_predictor.config.replace(members=2)
     members = []
     for seed in (0, 1):
         torch.manual_seed(seed)

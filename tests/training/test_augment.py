@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from slotfill.model.batch import Features
+from slotfill.model.config import ModelOptions
 from slotfill.training.augment import SlotSwapper
 from slotfill.training.builder import build_model
 from slotfill.training.data import Example
@@ -16,7 +17,7 @@ TRAIN = [
     Example(("hello",), ("O",), "other"),
     Example(("book", "rome"), ("O", "B-dest"), "book"),
 ]
-SETTINGS = {"word_dim": 4, "trigram_dim": 4, "hidden_size": 4, "trigram_buckets": 64}
+SETTINGS = ModelOptions(word_dim=4, trigram_dim=4, hidden_size=4, trigram_buckets=64)
 
 
 def _swapper(rate: float, seed: int = 0, by_intent: bool = True) -> SlotSwapper:

@@ -6,10 +6,11 @@ import logging
 
 import pytest
 
+from slotfill.model.config import ModelOptions
 from slotfill.training.builder import build_model, label_sets
 from slotfill.training.data import Example
 
-SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 256}
+SMALL = ModelOptions(word_dim=8, trigram_dim=8, hidden_size=8, trigram_buckets=256)
 
 
 def ex(text: str, tags: str, intent: str | None = None) -> Example:
@@ -65,12 +66,14 @@ def test_build_model_trains_a_subword_model_only_for_spm(
     travel_data: tuple[list[Example], list[Example]],
 ) -> None:
     train, _ = travel_data
-    _, featurizer = build_model(train, {**SMALL, "encoders": ("word", "spm"), "spm_vocab_size": 60})
+    _, featurizer = build_model(
+        train, SMALL.model_copy(update={"encoders": ("word", "spm"), "spm_vocab_size": 60})
+    )
     assert featurizer.subwords is not None
     assert 0 < len(featurizer.subwords) <= 60
     assert featurizer.featurize(["taipei"]).bags.keys() == {"spm"}
 
 
 def test_build_model_refuses_bad_settings_naming_them() -> None:
-    with pytest.raises(ValueError, match=r"hidden_size .*got 0"):
-        build_model([ex("arrive taipei", "O B-dest")], {**SMALL, "hidden_size": 0})
+    with pytest.raises(ValueError, match=r"hidden_size: .*, got 0"):
+        build_model([ex("arrive taipei", "O B-dest")], SMALL.model_copy(update={"hidden_size": 0}))

@@ -9,14 +9,16 @@ import pytest
 import torch
 
 import slotfill.training.members
+from slotfill.model.config import ModelOptions
 from slotfill.model.ensemble import TaggerEnsemble
 from slotfill.training.builder import build_model
+from slotfill.training.config import TrainConfig
 from slotfill.training.data import Example
 from slotfill.training.members import PARALLEL_MIN_UTTERANCES, fit_members, member_jobs
 from slotfill.training.seeding import seed_everything
-from slotfill.training.trainer import FitResult, TrainConfig, fit
+from slotfill.training.trainer import FitResult, fit
 
-SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 128}
+SMALL = ModelOptions(word_dim=8, trigram_dim=8, hidden_size=8, trigram_buckets=128)
 QUICK = TrainConfig(epochs=3, batch_size=8, lr=1e-2, patience=3, slot_swap=0.5, seed=5, members=2)
 
 Data = tuple[list[Example], list[Example]]
@@ -30,7 +32,7 @@ def _single(train: list[Example], dev: list[Example], seed: int) -> dict[str, to
         featurizer,
         train,
         dev,
-        dataclasses.replace(QUICK, seed=seed),
+        QUICK.replace(seed=seed),
         torch.device("cpu"),
         progress=False,
     )
@@ -40,8 +42,8 @@ def _single(train: list[Example], dev: list[Example], seed: int) -> dict[str, to
 def _ensemble(train: list[Example], dev: list[Example], jobs: int) -> TaggerEnsemble:
     seed_everything(QUICK.seed)
     network, featurizer = build_model(train, SMALL)
-    config = dataclasses.replace(network.config, members=2)
-    settings = dataclasses.replace(QUICK, jobs=jobs)
+    config = network.config.replace(members=2)
+    settings = QUICK.replace(jobs=jobs)
     ensemble, results = fit_members(
         config, featurizer, train, dev, settings, torch.device("cpu"), progress=False
     )
@@ -100,9 +102,9 @@ def test_member_jobs(members: int, jobs: int, utterances: int, threads: int, exp
 
 
 def test_bad_member_settings_are_refused() -> None:
-    with pytest.raises(ValueError, match="members must be >= 1"):
+    with pytest.raises(ValueError, match="members: Input should be greater than or equal to 1, got 0"):
         TrainConfig(members=0)
-    with pytest.raises(ValueError, match="jobs must be >= 0"):
+    with pytest.raises(ValueError, match="jobs: Input should be greater than or equal to 0, got -1"):
         TrainConfig(jobs=-1)
 
 
@@ -123,8 +125,8 @@ def test_ctrl_c_one_after_another_keeps_the_members_trained_so_far(
     monkeypatch.setattr(slotfill.training.members, "fit", fit_until_interrupted)
     seed_everything(QUICK.seed)
     network, featurizer = build_model(train, SMALL)
-    config = dataclasses.replace(network.config, members=3)
-    settings = dataclasses.replace(QUICK, members=3, jobs=1)
+    config = network.config.replace(members=3)
+    settings = QUICK.replace(members=3, jobs=1)
     model, results = fit_members(
         config, featurizer, train, dev, settings, torch.device("cpu"), progress=False
     )

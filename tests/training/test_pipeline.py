@@ -9,14 +9,15 @@ from typing import Any
 
 import pytest
 
+from slotfill.model.config import ModelOptions
 from slotfill.model.predictor import Predictor
+from slotfill.training.config import TrainConfig
 from slotfill.training.data import DataError, Example
 from slotfill.training.formats import write_split
 from slotfill.training.labelmap import LabelMap
 from slotfill.training.pipeline import CURVES_FILE, LOG_FILE, Corpus, load_corpus, train_model
-from slotfill.training.trainer import TrainConfig
 
-SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 256}
+SMALL = ModelOptions(word_dim=8, trigram_dim=8, hidden_size=8, trigram_buckets=256)
 FORMATS = ("jointbert", "conll", "jsonl")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -135,7 +136,7 @@ def test_train_model_writes_the_model_folder(trained: tuple[Corpus, Path, dict[s
     assert json.loads((out / "metrics.json").read_text(encoding="utf-8")) == metrics
     assert (out / CURVES_FILE).read_bytes().startswith(PNG_MAGIC)
     saved = json.loads((out / "train_config.json").read_text(encoding="utf-8"))
-    assert saved["model"] == SMALL and saved["train"]["seed"] == 5
+    assert saved["model"] == SMALL.model_dump(mode="json") and saved["train"]["seed"] == 5
     assert Predictor.load(out, device="cpu").config.hidden_size == 8
 
 

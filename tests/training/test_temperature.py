@@ -11,9 +11,11 @@ import torch
 from torch.nn import functional as F
 
 from slotfill.model.batch import Featurizer, collate
+from slotfill.model.config import ModelOptions
 from slotfill.model.predictor import Predictor
 from slotfill.model.tagger import SlotTagger
 from slotfill.training.builder import build_model
+from slotfill.training.config import TrainConfig
 from slotfill.training.data import Example
 from slotfill.training.seeding import seed_everything
 from slotfill.training.temperature import (
@@ -23,9 +25,9 @@ from slotfill.training.temperature import (
     golden_minimum,
     intent_temperature,
 )
-from slotfill.training.trainer import TrainConfig, fit
+from slotfill.training.trainer import fit
 
-SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 256}
+SMALL = ModelOptions(word_dim=8, trigram_dim=8, hidden_size=8, trigram_buckets=256)
 CPU = torch.device("cpu")
 Data = tuple[list[Example], list[Example]]
 # The tiny dev set has 6 utterances; these tests lower the minimum to let it speak.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -14,6 +13,7 @@ import pytest
 import torch
 
 from slotfill.model.batch import Batch, Featurizer
+from slotfill.model.config import ModelOptions
 from slotfill.model.predictor import Predictor
 from slotfill.model.spans import tags_to_spans
 from slotfill.model.tagger import SlotTagger
@@ -30,7 +30,7 @@ from slotfill.training.trainer import (
     fit,
 )
 
-SMALL = {"word_dim": 8, "trigram_dim": 8, "hidden_size": 8, "trigram_buckets": 256}
+SMALL = ModelOptions(word_dim=8, trigram_dim=8, hidden_size=8, trigram_buckets=256)
 CPU = torch.device("cpu")
 TINY_CLIP = 1e-3
 
@@ -230,7 +230,7 @@ def test_fit_with_ema_keeps_and_scores_the_averaged_weights(travel_data: Data) -
     plain_model, featurizer = _fresh_model(train)
     fit(plain_model, featurizer, train, dev, config, CPU, progress=False)
     model, featurizer = _fresh_model(train)
-    result = fit(model, featurizer, train, dev, dataclasses.replace(config, ema=0.9), CPU, progress=False)
+    result = fit(model, featurizer, train, dev, config.replace(ema=0.9), CPU, progress=False)
     # The dev scores (and so the best epoch) are those of the weights fit returns: the average.
     assert evaluate_examples(Predictor(model, featurizer, CPU), dev) == result.best_dev
     assert not all(

@@ -12,24 +12,19 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from slotfill.model.artifact import ArtifactError, load_artifact
+from slotfill.model.config import ModelOptions
+from slotfill.training.config import TrainConfig
 from slotfill.training.formats.detect import read_split
 from slotfill.training.pipeline import load_corpus, train_model
-from slotfill.training.trainer import TrainConfig
 from slotfill.training.travel.corpus import DEFAULT_SEED, DEFAULT_SIZES, write_corpus
 
 logger = logging.getLogger(__name__)
 
-MODEL_SETTINGS: dict[str, Any] = {
-    "encoders": ("word", "trigram"),
-    "word_dim": 64,
-    "trigram_dim": 64,
-    "hidden_size": 128,
-}
+MODEL_OPTIONS = ModelOptions(encoders=("word", "trigram"), word_dim=64, trigram_dim=64, hidden_size=128)
 # No slot swapping: the generated corpus already draws every value at random for every template.
 # One network, not the library's ensemble of two: this model answers chatbots, where a second
 # network would double the time per request, and its generated corpus leaves little to average out.
@@ -68,11 +63,11 @@ def build_default(
     corpus = load_corpus(data, "jsonl", seed=TRAINING.seed)
     unseen = read_split(data, UNSEEN_SPLIT, "jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
-    config = TrainConfig(**{**asdict(TRAINING), "device": device})
+    config = TRAINING.replace(device=device)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         metrics = train_model(
-            corpus, staging, dict(MODEL_SETTINGS), config, progress, extra_eval={UNSEEN_SPLIT: unseen}
+            corpus, staging, MODEL_OPTIONS, config, progress, extra_eval={UNSEEN_SPLIT: unseen}
         )
         if metrics["interrupted"]:
             # Training kept its best epoch so far; the default model must be the whole recipe.
