@@ -34,6 +34,7 @@ from slotfill.model.config import ModelConfig
 from slotfill.model.encoders.subword import SubwordModel
 from slotfill.model.encoders.vocab import Vocabulary
 from slotfill.model.ensemble import build_tagger
+from slotfill.model.metadata import ModelMetadata
 from slotfill.model.tagger import Tagger
 
 FORMAT = "slotfill-tagger"
@@ -58,7 +59,7 @@ class ArtifactError(ValueError):
 class Artifact:
     model: Tagger
     featurizer: Featurizer
-    metadata: dict[str, Any]
+    metadata: ModelMetadata
 
 
 def sha256_file(path: Path) -> str:
@@ -229,12 +230,18 @@ def load_artifact(folder: Path) -> Artifact:
     _check_files(folder, config["files"])
     model, featurizer = _build(folder, config)
     metrics = _read_json(folder / METRICS) if (folder / METRICS).is_file() else {}
-    metadata = {
-        "id": folder.resolve().name,
-        "created": config.get("created"),
-        "versions": config.get("versions", {}),
-        "digest": config["files"][WEIGHTS],
-        "training": config.get("training", {}),
-        "metrics": metrics,
-    }
+    created = config.get("created")
+    metadata = ModelMetadata(
+        id=folder.resolve().name,
+        digest=str(config["files"][WEIGHTS]),
+        created=str(created) if created else None,
+        versions=_mapping(config.get("versions")),
+        training=_mapping(config.get("training")),
+        metrics=_mapping(metrics),
+    )
     return Artifact(model, featurizer, metadata)
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    """A JSON object as written, or empty: the informational parts never stop a model loading."""
+    return dict(value) if isinstance(value, dict) else {}

@@ -12,6 +12,7 @@ import torch
 
 from slotfill.model.batch import Featurizer, collate
 from slotfill.model.device import resolve_device
+from slotfill.model.metadata import ModelMetadata
 from slotfill.model.prediction import IntentValue, Parse, SlotValue, Tagging
 from slotfill.model.spans import slot_confidence, tags_to_spans
 from slotfill.model.tagger import Tagger
@@ -26,13 +27,13 @@ class Predictor:
         model: Tagger,
         featurizer: Featurizer,
         device: torch.device | None = None,
-        metadata: dict[str, object] | None = None,
+        metadata: ModelMetadata | None = None,
     ) -> None:
         self.device = device or next(model.parameters()).device
         self.model = model.to(self.device).eval()
         self.featurizer = featurizer
         self.config = model.config
-        self.metadata = metadata or {}
+        self.metadata = metadata or ModelMetadata()
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Predictor:

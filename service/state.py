@@ -26,13 +26,7 @@ logger = logging.getLogger("slotfill.service")
 def model_ref(predictor: Predictor) -> ModelRef:
     """The model's id (folder name) and version (short weights digest) as the API reports them."""
     meta = predictor.metadata
-    digest = str(meta.get("digest") or "")
-    created = meta.get("created")
-    return ModelRef(
-        id=str(meta.get("id") or "unknown"),
-        version=digest[:12] or "unknown",
-        created=str(created) if created else None,
-    )
+    return ModelRef(id=meta.id, version=meta.version, created=meta.created)
 
 
 def count_tokens(text: str) -> int:

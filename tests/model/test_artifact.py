@@ -106,11 +106,12 @@ def test_metadata(tiny_predictor: Predictor, tmp_path: Path) -> None:
         metrics={"dev": {"slot_f1": 0.5}},
     )
     metadata = load_artifact(artifact_dir).metadata
-    assert metadata["id"] == "with-metrics"
-    assert metadata["digest"] == sha256_file(artifact_dir / WEIGHTS)
-    assert metadata["training"] == {"epochs": 3}
-    assert metadata["metrics"] == {"dev": {"slot_f1": 0.5}}
-    assert metadata["versions"]["torch"] == torch.__version__
+    assert metadata.id == "with-metrics"
+    assert metadata.digest == sha256_file(artifact_dir / WEIGHTS)
+    assert metadata.version == metadata.digest[:12]
+    assert metadata.training == {"epochs": 3}
+    assert metadata.metrics == {"dev": {"slot_f1": 0.5}}
+    assert metadata.versions["torch"] == torch.__version__
 
 
 def test_weights_are_kept_in_the_configs_precision(tiny_predictor: Predictor, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def test_healthz_and_readyz(client: TestClient, tiny_predictor: Predictor) -> No
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["status"] == "ready"
-    assert response.json()["model"]["version"] == tiny_predictor.metadata["digest"][:12]
+    assert response.json()["model"]["version"] == tiny_predictor.metadata.version
 
 
 def test_not_ready_before_the_model_is_loaded(make_app: AppFactory) -> None:

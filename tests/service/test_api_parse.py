@@ -53,11 +53,11 @@ def test_parse_gives_slots_tokens_intent_and_model(client: TestClient, tiny_pred
         ("time", "November 2nd", 17, 29),
     ]
     assert body["intent"]["intent"] == "flight" and 0 < body["intent"]["confidence"] <= 1
-    digest = tiny_predictor.metadata["digest"]
+    digest = tiny_predictor.metadata.digest
     assert body["model"] == {
         "id": "model",
         "version": digest[:12],
-        "created": tiny_predictor.metadata["created"],
+        "created": tiny_predictor.metadata.created,
     }
     assert body["took_ms"] >= 0
     check_offsets(body)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from slotfill.model.spans import split_tag
@@ -27,12 +25,10 @@ def _slot_names(tags: tuple[str, ...]) -> list[str]:
 async def model_info(runtime: RuntimeDep, settings: SettingsDep) -> ModelInfo:
     config = runtime.predictor.config
     meta = runtime.predictor.metadata
-    metrics: Any = meta.get("metrics") or {}
-    versions: Any = meta.get("versions") or {}
     return ModelInfo(
         id=runtime.ref.id,
         version=runtime.ref.version,
-        digest=str(meta.get("digest") or ""),
+        digest=meta.digest,
         created=runtime.ref.created,
         slot_tags=list(config.slot_tags),
         slots=_slot_names(config.slot_tags),
@@ -46,8 +42,8 @@ async def model_info(runtime: RuntimeDep, settings: SettingsDep) -> ModelInfo:
         members=config.members,
         slot_temperature=config.slot_temperature,
         intent_temperature=config.intent_temperature,
-        metrics=metrics if isinstance(metrics, dict) else {},
-        versions=versions if isinstance(versions, dict) else {},
+        metrics=meta.metrics,
+        versions=meta.versions,
         device=str(runtime.predictor.device),
         limits=Limits(
             max_text_chars=settings.max_text_chars,
