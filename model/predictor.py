@@ -14,7 +14,7 @@ from slotfill.model.batch import Featurizer, collate
 from slotfill.model.device import resolve_device
 from slotfill.model.metadata import ModelMetadata
 from slotfill.model.prediction import IntentValue, Parse, SlotValue, Tagging
-from slotfill.model.spans import slot_confidence, tags_to_spans
+from slotfill.model.spans import slot_confidence, tags_to_spans, trim_punctuation
 from slotfill.model.tagger import Tagger
 from slotfill.model.tokenize import Token, tokenize
 
@@ -67,7 +67,8 @@ class Predictor:
             intent = None
             if decoded.intents is not None and decoded.intent_probs is not None:
                 intent = IntentValue(self.config.intents[decoded.intents[row]], decoded.intent_probs[row])
-            out.append(Tagging([tag_names[i] for i in path], probs, intent))
+            tags = trim_punctuation([tag_names[i] for i in path], sentences[row])
+            out.append(Tagging(tags, probs, intent))
         return out
 
     def parse(self, text: str) -> Parse:

@@ -7,6 +7,7 @@ span of type ``X``, and a ``B-`` always starts one.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -113,3 +114,34 @@ def slot_confidence(confidences: Sequence[float], span: Span) -> float:
     0.7
     """
     return min(confidences[span.start : span.end])
+
+
+def trim_punctuation(tags: Sequence[str], tokens: Sequence[str]) -> list[str]:
+    """``tags`` with every span's leading and trailing punctuation tokens made ``O``.
+
+    A slot's value never starts or ends with a comma, a dash or a full stop ("SFO," is "SFO"),
+    whatever the network made of the token beside it; punctuation inside stays ("Portland, OR").
+
+    >>> trim_punctuation(["B-dest", "I-dest", "O"], ["SFO", ",", "on"])
+    ['B-dest', 'O', 'O']
+    >>> trim_punctuation(["B-dest", "I-dest", "I-dest"], ["-", "Portland", ","])
+    ['O', 'B-dest', 'O']
+    >>> trim_punctuation(["B-dest", "I-dest", "I-dest"], ["Portland", ",", "OR"])
+    ['B-dest', 'I-dest', 'I-dest']
+    """
+    out = list(tags)
+    for span in tags_to_spans(tags):
+        start, end = span.start, span.end
+        while start < end and _punctuation(tokens[start]):
+            out[start] = OUTSIDE
+            start += 1
+        while end > start and _punctuation(tokens[end - 1]):
+            out[end - 1] = OUTSIDE
+            end -= 1
+        if start < end:
+            out[start] = f"B-{span.label}"
+    return out
+
+
+def _punctuation(token: str) -> bool:
+    return bool(token) and all(unicodedata.category(char)[0] in "PS" for char in token)

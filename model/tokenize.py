@@ -13,9 +13,16 @@ import unicodedata
 from dataclasses import dataclass
 
 # A chunk is a maximal run of non-space characters; leading and trailing punctuation is split off it
-# so "2nd?" gives "2nd" + "?", while inner punctuation ("6:30", "don't", "a.m") stays in the word.
+# so "2nd?" gives "2nd" + "?", while inner punctuation ("6:30", "don't", "4.5") stays in the word.
 _CHUNK = re.compile(r"\S+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Sentence punctuation typed without the space after it: "month.American", "Atlanta.I",
+# "Seattle,WA". A word of two letters or more must come before it, so "U.S", "a.m" and "4.5" stay.
+_GLUED = re.compile(r"(?<=[^\W\d_]{2})[.,;!?]+(?=[^\W\d_])")
+# Abbreviations that keep their final period: letters and periods ("a.m.", "U.S.", "D.C.") and a
+# few words that are hardly ever a sentence's last ("St. Louis", "Mt. Hood").
+_DOTTED = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
+_ABBREVIATIONS = frozenset(("st", "mt", "ft", "dr", "mr", "mrs", "ms", "jr", "sr", "vs", "approx"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +38,11 @@ def _is_punct(char: str) -> bool:
     return unicodedata.category(char)[0] in "PS"
 
 
+def _keeps_period(word: str) -> bool:
+    """Whether ``word`` + "." is an abbreviation whose period belongs to it ("a.m.", "St.")."""
+    return bool(_DOTTED.fullmatch(word)) or word.casefold() in _ABBREVIATIONS
+
+
 def _split_chunk(chunk: str, offset: int) -> list[Token]:
     left = 0
     right = len(chunk)
@@ -42,8 +54,25 @@ def _split_chunk(chunk: str, offset: int) -> list[Token]:
     while right > left and _is_punct(chunk[right - 1]):
         tail.append(Token(chunk[right - 1], offset + right - 1, offset + right))
         right -= 1
-    middle = [Token(chunk[left:right], offset + left, offset + right)] if left < right else []
-    return head + middle + tail[::-1]
+    if tail and tail[-1].text == "." and _keeps_period(chunk[left:right]):
+        tail.pop()
+        right += 1
+    return head + _split_glued(chunk[left:right], offset + left) + tail[::-1]
+
+
+def _split_glued(word: str, offset: int) -> list[Token]:
+    """``word`` as tokens, split where sentence punctuation was typed without a space after it."""
+    tokens: list[Token] = []
+    at = 0
+    for match in _GLUED.finditer(word):
+        tokens.append(Token(word[at : match.start()], offset + at, offset + match.start()))
+        tokens.extend(
+            Token(char, offset + i, offset + i + 1) for i, char in enumerate(match.group(), match.start())
+        )
+        at = match.end()
+    if at < len(word):
+        tokens.append(Token(word[at:], offset + at, offset + len(word)))
+    return tokens
 
 
 def tokenize(text: str) -> list[Token]:
@@ -51,6 +80,22 @@ def tokenize(text: str) -> list[Token]:
 
     >>> [t.text for t in tokenize("Leave Taipei on Nov. 2nd, please!")]
     ['Leave', 'Taipei', 'on', 'Nov', '.', '2nd', ',', 'please', '!']
+
+    A sentence's period typed without the space after it still ends the word before it:
+
+    >>> [t.text for t in tokenize("this month.American Airlines is fine")]
+    ['this', 'month', '.', 'American', 'Airlines', 'is', 'fine']
+    >>> [t.text for t in tokenize("to Atlanta.I have 2 bags")]
+    ['to', 'Atlanta', '.', 'I', 'have', '2', 'bags']
+    >>> [t.text for t in tokenize("from Seattle,WA")]
+    ['from', 'Seattle', ',', 'WA']
+
+    while abbreviations, clock times, decimals and contractions stay whole:
+
+    >>> [t.text for t in tokenize("at 6:30 a.m. or 5 p.m., in the U.S.")]
+    ['at', '6:30', 'a.m.', 'or', '5', 'p.m.', ',', 'in', 'the', 'U.S.']
+    >>> [t.text for t in tokenize("St. Louis, 4.5 hours, don't")]
+    ['St.', 'Louis', ',', '4.5', 'hours', ',', "don't"]
     >>> tok = tokenize("  São Paulo at 6:30?")[1]
     >>> tok, "  São Paulo at 6:30?"[tok.start:tok.end]
     (Token(text='Paulo', start=6, end=11), 'Paulo')

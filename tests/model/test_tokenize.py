@@ -23,7 +23,12 @@ def texts(text: str) -> list[str]:
         ("arrive taipei on november 2nd", ["arrive", "taipei", "on", "november", "2nd"]),
         ("2nd?", ["2nd", "?"]),
         ("at 6:30, don't", ["at", "6:30", ",", "don't"]),
-        ("a.m. (boston)", ["a.m", ".", "(", "boston", ")"]),
+        ("a.m. (boston)", ["a.m.", "(", "boston", ")"]),
+        ("this month.American", ["this", "month", ".", "American"]),
+        ("Atlanta.I need", ["Atlanta", ".", "I", "need"]),
+        ("Fresno,CA please", ["Fresno", ",", "CA", "please"]),
+        ("in the U.S. at 4.5 p.m.", ["in", "the", "U.S.", "at", "4.5", "p.m."]),
+        ("St. Louis, don't", ["St.", "Louis", ",", "don't"]),
         ("...", [".", ".", "."]),
         ("$300!", ["$", "300", "!"]),  # currency signs are symbols
         ("«Paris»", ["«", "Paris", "»"]),

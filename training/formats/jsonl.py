@@ -138,7 +138,7 @@ def _parse_slot(raw: object, index: int, text: str, tokens: Sequence[Token]) -> 
         )
     starts = {token.start: i for i, token in enumerate(tokens)}
     ends = {token.end: i for i, token in enumerate(tokens)}
-    if start not in starts:
+    if start not in starts:  # tokens were cut at every slot edge inside one: this edge is whitespace
         problem = _boundary_problem(tokens, start, text)
         raise _RecordError(f"{where}does not start on a token boundary: {problem}")
     if end not in ends:
@@ -184,7 +184,40 @@ def _check_tags_field(raw: object, tags: Sequence[str], tokens: Sequence[Token])
             )
 
 
-def _parse_record(line: str) -> Example:
+def _annotated_offsets(raw_slots: list[object], text: str) -> set[int]:
+    """Where the slots start and end, for those whose offsets are plain integers inside the text
+    (the others are refused with their reason when each slot is parsed)."""
+    offsets: set[int] = set()
+    for raw in raw_slots:
+        if isinstance(raw, dict):
+            for key in ("start", "end"):
+                value = raw.get(key)
+                if isinstance(value, int) and not isinstance(value, bool) and 0 < value < len(text):
+                    offsets.add(value)
+    return offsets
+
+
+def split_at(tokens: Sequence[Token], offsets: set[int]) -> list[Token]:
+    """``tokens`` with every token that an offset falls strictly inside cut there.
+
+    The annotation is the truth: "Atlanta.I" typed without a space, annotated "Atlanta", becomes
+    "Atlanta" + ".I" rather than a record refused for a tokenizer's guess.
+
+    >>> [t.text for t in split_at(tokenize("fly SFO-bound"), {7})]
+    ['fly', 'SFO', '-bound']
+    """
+    out: list[Token] = []
+    for token in tokens:
+        cuts = sorted(o for o in offsets if token.start < o < token.end)
+        start = token.start
+        for cut in [*cuts, token.end]:
+            out.append(Token(token.text[start - token.start : cut - token.start], start, cut))
+            start = cut
+    return out
+
+
+def _parse_record(line: str) -> tuple[Example, int]:
+    """The record's example, and how many of its tokens an annotation cut in two."""
     try:
         obj = json.loads(line, object_pairs_hook=_reject_duplicates)
     except json.JSONDecodeError as exc:
@@ -202,7 +235,8 @@ def _parse_record(line: str) -> Example:
     if not isinstance(raw_slots, list):
         raise _RecordError(f"'slots' must be an array (use [] for none), got {_json_type(raw_slots)}")
     intent = _parse_intent(intent)
-    tokens = tokenize(text)
+    tokenized = tokenize(text)
+    tokens = split_at(tokenized, _annotated_offsets(raw_slots, text))
     slots = sorted(
         (_parse_slot(raw, index, text, tokens) for index, raw in enumerate(raw_slots)),
         key=lambda slot: (slot.start, slot.end),
@@ -213,13 +247,14 @@ def _parse_record(line: str) -> Example:
     tags = spans_to_tags([slot.span for slot in slots], len(tokens))
     if "tags" in obj:
         _check_tags_field(obj["tags"], tags, tokens)
-    return Example(
+    example = Example(
         tokens=tuple(token.text for token in tokens),
         tags=tuple(tags),
         intent=intent,
         text=text,
         offsets=tuple((token.start, token.end) for token in tokens),
     )
+    return example, len(tokens) - len(tokenized)
 
 
 def read_file(path: Path, bio_policy: str = "strict") -> list[Example]:
@@ -230,13 +265,16 @@ def read_file(path: Path, bio_policy: str = "strict") -> list[Example]:
     check_policy(bio_policy)
     examples: list[Example] = []
     intent_seen: tuple[bool, int] | None = None
+    split: list[int] = []
     for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
         try:
-            example = _parse_record(line)
+            example, cuts = _parse_record(line)
         except _RecordError as exc:
             raise DataError(path, number, str(exc)) from None
+        if cuts:
+            split.append(number)
         has_intent = example.intent is not None
         if intent_seen is None:
             intent_seen = (has_intent, number)
@@ -251,6 +289,14 @@ def read_file(path: Path, bio_policy: str = "strict") -> list[Example]:
         examples.append(example)
     if not examples:
         raise DataError(path, None, "no utterances: the file is empty or holds only blank lines")
+    if split:
+        logger.info(
+            "%s: %d utterances have a slot that starts or ends inside a word; the word was cut there "
+            "(lines %s)",
+            path,
+            len(split),
+            ", ".join(map(str, split[:10])) + (", ..." if len(split) > 10 else ""),
+        )
     return examples
 
 
@@ -296,22 +342,17 @@ def _text_and_offsets(example: Example, number: int) -> tuple[str, tuple[tuple[i
 def to_record(example: Example, number: int = 1) -> tuple[dict[str, object], bool]:
     """The JSON object for ``example``, and whether reading it back gives the same tokens.
 
-    Raises ``ValueError`` when a slot would not fall on the tokenizer's boundaries, since the
-    reader would then reject the line.
+    A slot whose edge falls inside one of the tokenizer's tokens reads back with that token cut at
+    the edge (:func:`split_at`), so the slot always reads back as written.
     """
     text, offsets = _text_and_offsets(example, number)
-    tokens = tokenize(text)
-    starts = {token.start for token in tokens}
-    ends = {token.end for token in tokens}
     slots: list[dict[str, object]] = []
+    edges: set[int] = set()
     for span in tags_to_spans(example.tags):
         start, end = offsets[span.start][0], offsets[span.end - 1][1]
-        if start not in starts or end not in ends:
-            raise ValueError(
-                f"example {number}: slot {span.label!r} text[{start}:{end}] = {text[start:end]!r} "
-                "does not fall on the tokenizer's token boundaries"
-            )
         slots.append({"slot": span.label, "start": start, "end": end, "value": text[start:end]})
+        edges |= {start, end}
+    tokens = split_at(tokenize(text), edges)
     record: dict[str, object] = {"text": text, "slots": slots}
     if example.intent is not None:
         record["intent"] = example.intent

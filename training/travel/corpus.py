@@ -26,6 +26,7 @@ from slotfill.training.travel.noise import perturb
 from slotfill.training.travel.phrasings import AIRLINES, INTENT_TEMPLATES, INTENT_WEIGHTS, RULES
 from slotfill.training.travel.places import Gazetteer, load_gazetteer
 from slotfill.training.travel.times import time_phrase, time_phrase_of_kind
+from slotfill.training.travel.turns import chat_turn
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ _LABELS = {"departure": "departure", "dest": "dest", "time": "time", "time_bare"
 # The default sizes: enough variety for the default model, small enough to train it in a minute.
 DEFAULT_SIZES: Mapping[str, int] = {"train": 12000, "dev": 1000, "test": 1000, "unseen": 1000}
 DEFAULT_SEED = 2026
+# Share of trip requests written as a chat message of several sentences (training.travel.turns).
+CHAT_TURN_SHARE = 0.5
 _PUNCTUATION = frozenset(",.?!")
 
 
@@ -72,8 +75,10 @@ def travel_grammar(gazetteer: Gazetteer, unseen: bool) -> Grammar:
         return "", str(rng.randint(1, 2999))
 
     def time_bare(rng: random.Random) -> tuple[str, str]:
-        # After a word that already introduces the time: "move my flight to {time_bare}".
-        return "", time_phrase(rng).text
+        # After a word that already introduces the time: "move my flight to {time_bare}"; an article
+        # the phrase needs stays before it ("to the 3rd of March").
+        phrase = time_phrase(rng)
+        return ("the" if phrase.lead.split()[-1:] == ["the"] else ""), phrase.text
 
     rules = {**RULES, **{f"intent_{name}": templates for name, templates in INTENT_TEMPLATES.items()}}
     slots = {
@@ -131,7 +136,10 @@ def generate(count: int, rng: random.Random, unseen: bool = False) -> list[Utter
     out = []
     for _ in range(count):
         intent = rng.choices(intents, weights=weights)[0]
-        pieces = grammar.expand(f"<intent_{intent}>", rng)
+        if intent == "find_trip" and rng.random() < CHAT_TURN_SHARE:
+            pieces = chat_turn(grammar, rng)
+        else:
+            pieces = grammar.expand(f"<intent_{intent}>", rng)
         out.append(render(perturb(pieces, rng), intent))
     return out
 

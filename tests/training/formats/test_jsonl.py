@@ -95,13 +95,13 @@ def test_writer_aligns_tokens_in_text_without_offsets(tmp_path: Path) -> None:
 
 
 def test_writer_warns_when_tokens_will_change(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    example = Example(("from", "st.", "louis"), ("O", "B-city", "I-city"))
+    example = Example(("on", "nov.", "2nd"), ("O", "B-time", "I-time"))
     with caplog.at_level(logging.WARNING):
         jsonl.write([example], tmp_path, "train")
     assert "1 of 1 utterances will read back with different tokens" in caplog.text
     [back] = jsonl.read(tmp_path, "train")
-    assert back.tokens == ("from", "st", ".", "louis")
-    assert back.tags == ("O", "B-city", "I-city", "I-city")
+    assert back.tokens == ("on", "nov", ".", "2nd")
+    assert back.tags == ("O", "B-time", "I-time", "I-time")
 
 
 def test_writer_refuses_inconsistent_offsets(tmp_path: Path) -> None:
@@ -110,11 +110,38 @@ def test_writer_refuses_inconsistent_offsets(tmp_path: Path) -> None:
         jsonl.write([example], tmp_path, "train")
 
 
-def test_writer_refuses_slots_off_tokenizer_boundaries(tmp_path: Path) -> None:
-    # The tokens came from elsewhere: "a-b" is one token for the tokenizer, so "b" cannot be a slot.
+def test_a_slot_inside_a_tokenizer_token_is_written_and_reads_back_as_annotated(tmp_path: Path) -> None:
+    # The tokens came from elsewhere: "a-b" is one token for the tokenizer, and "b" is a slot.
     example = Example(("a", "b"), ("O", "B-x"), text="a-b", offsets=((0, 1), (2, 3)))
-    with pytest.raises(ValueError, match="does not fall on the tokenizer's token boundaries"):
-        jsonl.write([example], tmp_path, "train")
+    jsonl.write([example], tmp_path, "train")
+    (back,) = jsonl.read(tmp_path, "train")
+    assert back.tokens == ("a-", "b") and back.tags == ("O", "B-x")
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "tokens", "tags", "cut"),
+    [
+        # A sentence's period typed without a space: the tokenizer itself splits these now.
+        ("leave this month.American is fine", ("time", 6, 16), ("leave", "this", "month", ".", "American"),
+         ("O", "B-time", "I-time", "O", "O"), False),
+        ("I fly to Atlanta.I have a bag", ("dest", 9, 16), ("I", "fly", "to", "Atlanta", ".", "I"),
+         ("O", "O", "O", "B-dest", "O", "O"), False),
+        # Anything else the annotation cuts, the reader cuts: the annotation is the truth.
+        ("fly SFO-bound", ("dest", 4, 7), ("fly", "SFO", "-bound"), ("O", "B-dest", "O"), True),
+        ("arrive Taipei", ("dest", 8, 13), ("arrive", "T", "aipei"), ("O", "O", "B-dest"), True),
+    ],
+)  # fmt: skip
+def test_a_slot_edge_inside_a_word_cuts_the_word_there(
+    text: str, slot: tuple[str, int, int], tokens: tuple[str, ...], tags: tuple[str, ...], cut: bool,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    path = _file(tmp_path, _record(text, slot) + "\n")
+    with caplog.at_level(logging.INFO, logger="slotfill.training.formats.jsonl"):
+        (example,) = jsonl.read_file(path)
+    assert example.tokens[: len(tokens)] == tokens and example.tags[: len(tags)] == tags
+    assert "".join(text[a:b] for a, b in example.offsets or ()) == text.replace(" ", "")
+    logged = "1 utterances have a slot that starts or ends inside a word; the word was cut there (lines 1)"
+    assert (logged in caplog.text) == cut
 
 
 def test_blank_lines_are_skipped_but_counted(tmp_path: Path) -> None:
@@ -177,15 +204,7 @@ TEXT = "arrive Taipei on November 2nd"
             _record(TEXT, ("dest", 7, 13)).replace('"end": 13', '"end": 13, "value": "Taipai"'),
             "value 'Taipai' does not match text[7:13] = 'Taipei'",
         ),
-        (
-            _record(TEXT, ("dest", 8, 13)),
-            "does not start on a token boundary: offset 8 is inside token 'Taipei' [7:13]",
-        ),
         (_record(TEXT, ("dest", 6, 13)), "does not start on a token boundary: offset 6 is at ' '"),
-        (
-            _record(TEXT, ("dest", 7, 12)),
-            "does not end on a token boundary: offset 12 is inside token 'Taipei'",
-        ),
         (_record(TEXT, ("dest", 7, 14)), "does not end on a token boundary: offset 13 is at ' '"),
         (
             _record(TEXT, ("dest", 7, 16), ("x", 14, 16)),

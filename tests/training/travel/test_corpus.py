@@ -4,6 +4,7 @@ files the ``slotfill`` readers take back unchanged."""
 
 from __future__ import annotations
 
+import difflib
 import random
 from collections import Counter
 from collections.abc import Mapping
@@ -224,9 +225,8 @@ def test_the_other_intent_only_has_a_time_in_weather_and_safety_questions() -> N
     for utterance in timed:
         assert {label for label, _, _ in utterance.slots} == {"time"}, utterance
         words = utterance.text.casefold().split()
-        assert "weather" in words or any(w.strip("?!.") in {"nice", "safe", "expensive"} for w in words), (
-            utterance
-        )
+        cues = ("weather", "nice", "safe", "expensive")  # close matches: a typo may hit the cue word
+        assert any(difflib.get_close_matches(w.strip("?!."), cues, cutoff=0.75) for w in words), utterance
 
 
 def test_generate_is_deterministic_for_a_seed() -> None:

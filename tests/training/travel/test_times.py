@@ -1,5 +1,6 @@
 """Time expressions for the synthetic corpus: deterministic, varied, well formed, real dates, and the
-span convention (introducing prepositions in the lead, meaning-changing modifiers in the text)."""
+span convention (introducing prepositions and a leading "the" in the lead, meaning-changing modifiers
+in the text, "the" kept only by a day of the month said alone)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ MODIFIERS = (
     "prior to|approximately|until|towards"
 )
 LEADS = {"", "on", "on a", "at", "for", "in", "in the", "over", "over the", "on the", "for the", "during the"}
+LEADS |= {"the", "at the"}  # "the" + "day after tomorrow", "at the" + "end of the month"
 
 
 def _alt(words: Iterable[str]) -> str:
@@ -84,8 +86,8 @@ DAY_NUMBER = rf"(?:\d{{1,2}}|{ORDINAL})"
 YEAR = r"20\d\d"
 DATE = (
     rf"(?:(?:{DAY},? )?(?:{MONTH} {DAY_NUMBER}(?:,? {YEAR})?|\d{{1,2}}(?:st|nd|rd|th)? {MONTH}(?: {YEAR})?"
-    rf"|(?:the )?{ORDINAL} of {MONTH}(?:,? {YEAR})?|\d{{1,2}}/\d{{1,2}}(?:/\d\d|/\d{{4}})?|\d{{4}}-\d\d-\d\d)"
-    rf"|the {ORDINAL} of {MONTH}(?:,? {YEAR})?)"
+    rf"|(?:the )?{ORDINAL} of {MONTH}(?:,? {YEAR})?|\d{{1,2}}/\d{{1,2}}(?:/\d\d|/\d{{4}})?"
+    r"|\d{4}-\d\d-\d\d))"
 )
 MONTH_ONLY = rf"(?:(?:early |late |mid |mid-)?{MONTH}(?: {YEAR})?)"
 PERIOD = r"(?:(?:early |late |mid-)?(?:morning|afternoon)|(?:early |late )?evening|(?:late |late-)?night)"
@@ -101,7 +103,7 @@ CLOCK = (
     rf"|(?:12 |twelve )?(?:noon|midnight))"
 )
 WEEKDAY_REF = (
-    rf"(?:(?:this |next |this coming |coming |the following )?{DAY}"
+    rf"(?:(?:this |next |this coming |coming |the following |following )?{DAY}"
     rf"|{DAY} (?:next week|this week|after next))"
 )
 HOLIDAY = (
@@ -113,18 +115,19 @@ UNIT = r"(?:days?|weeks?|months?)"
 
 KIND_PATTERNS = {
     "date": rf"{DATE}|{MONTH_ONLY}",
-    "day_of_month": rf"(?:{DAY} )?the {ORDINAL}(?: of (?:this|next|the|the following) month)?",
+    "day_of_month": rf"(?:{DAY} )?the {ORDINAL}|{ORDINAL} of (?:this|next|the|the following) month",
     "weekday": rf"{WEEKDAY_REF}(?: {PERIOD})?|(?:this|next) weekend|weekend(?: of {DATE})?",
     "relative_day": (
-        rf"today|tomorrow|tonight|(?:the )?day after tomorrow|tomorrow {PERIOD}|this (?:morning|afternoon"
+        rf"today|tomorrow|tonight|day after tomorrow|tomorrow {PERIOD}|this (?:morning|afternoon"
         r"|evening)|later today|later tonight|early tomorrow(?: morning)?|first thing tomorrow(?: morning)?"
         r"|late tomorrow night"
     ),
     "relative_period": (
         rf"in (?:{COUNT} {UNIT}|a couple of (?:days|weeks)|a few (?:days|weeks))"
         rf"|{COUNT} {UNIT} from (?:today|now|tomorrow|{DAY})|(?:next|this) (?:week|month|year)"
-        r"|(?:early|late|later|sometime) (?:this|next) (?:week|month)|the week after next"
-        r"|(?:(?:by|towards|around) )?the (?:end|beginning|start|middle) of (?:the|this|next) (?:month|week)"
+        r"|(?:early|late|later|sometime) (?:this|next) (?:week|month)|week after next"
+        r"|(?:by|towards|around) the (?:end|beginning|start|middle) of (?:the|this|next) (?:month|week)"
+        r"|(?:end|beginning|start|middle) of (?:the|this|next) (?:month|week)"
         rf"|within the next {COUNT} {UNIT}"
     ),
     "clock": CLOCK,
@@ -139,8 +142,13 @@ KIND_PATTERNS = {
         rf"|(?:(?:{MODIFIERS}) )?{CLOCK} (?:tomorrow|today|tonight|{WEEKDAY_REF})"
     ),
     "range": rf"(?:between {CLOCK} and {CLOCK}|from {CLOCK} to {CLOCK}|{CLOCK} to {CLOCK})",
-    "holiday": rf"{HOLIDAY}|the day (?:before|after) (?:Christmas|Thanksgiving|New Year's|Easter|Labor Day"
-    r"|Memorial Day)",
+    "holiday": rf"{HOLIDAY}|Fourth of July|day (?:before|after) (?:Christmas|Thanksgiving|New Year's|Easter"
+    r"|Labor Day|Memorial Day)",
+    "clock_period": (
+        rf"(?:(?:{MODIFIERS}) )?(?:\d{{1,2}}(?::[0-5]\d)?|{HOUR_WORD}"
+        rf"|(?:half|quarter) past (?:\d{{1,2}}|{HOUR_WORD})|quarter to (?:\d{{1,2}}|{HOUR_WORD})"
+        rf"|(?:\d{{1,2}}|{HOUR_WORD}) o'clock) in the (?:morning|afternoon|evening|night)"
+    ),
 }
 
 
@@ -164,8 +172,13 @@ def _follows_convention(phrase: TimePhrase) -> None:
     assert phrase.lead in LEADS, phrase
     assert not re.search(rf"\b(?:{MODIFIERS}|next|this|early|late)\b", phrase.lead), phrase
     assert not re.match(r"(?:on|at|for|in the|over|during) ", phrase.text), phrase
-    # No preposition inside the span: "tomorrow at 6 pm" would be two spans in the ATIS gold.
-    assert not re.search(r" (?:at|on|in the|for) ", f" {phrase.text} "), phrase
+    # A leading "the" is the lead's, but for a day of the month said alone ("the 11th").
+    if phrase.text.startswith("the "):
+        assert re.fullmatch(rf"the {ORDINAL}", phrase.text), phrase
+    # No preposition inside the span ("tomorrow at 6 pm" is two), but the "in the" of a clock time
+    # with its part of the day ("8:15 in the evening").
+    inner = re.sub(r" in the (?:morning|afternoon|evening|night)$", "", phrase.text)
+    assert not re.search(r" (?:at|on|in the|for) ", f" {inner} "), phrase
     # A bare number is a time only after "at" (or a modifier, which is inside the text).
     if re.fullmatch(BARE, phrase.text):
         assert phrase.lead == "at", phrase
@@ -249,7 +262,7 @@ EXPECTED = {
         rf"\d{{1,2}} {_alt(MONTHS)}",  # 2 November
         rf"\d{{1,2}}(?:st|nd|rd|th) of {_alt(MONTHS)}",  # 2nd of November
         rf"{_alt(MONTHS)} {_alt(ORDINALS)}",  # November second
-        rf"the {_alt(ORDINALS)} of {_alt(MONTHS)}",  # the second of November
+        rf"{_alt(ORDINALS)} of {_alt(MONTHS)}",  # (the) second of November
         r"\d{1,2}/\d{1,2}",  # 11/2
         r"\d{4}-\d\d-\d\d",  # 2026-11-02
         rf"{_alt(MONTHS)} \d{{1,2}}(?:st|nd|rd|th)? {YEAR}",  # November 2nd 2027
@@ -261,8 +274,8 @@ EXPECTED = {
     "day_of_month": [
         r"the \d{1,2}(?:st|nd|rd|th)",
         rf"the {_alt(ORDINALS)}",
-        r"the \d{1,2}(?:st|nd|rd|th) of this month",
-        r"the \d{1,2}(?:st|nd|rd|th) of next month",
+        r"\d{1,2}(?:st|nd|rd|th) of this month",  # (on the) 2nd of this month
+        r"\d{1,2}(?:st|nd|rd|th) of next month",
         rf"{DAY} the \d{{1,2}}(?:st|nd|rd|th)",
     ],
     "weekday": [
@@ -280,7 +293,7 @@ EXPECTED = {
         "today",
         "tomorrow",
         "tonight",
-        "the day after tomorrow",
+        "day after tomorrow",  # (the) day after tomorrow
         "tomorrow morning",
         "tomorrow night",
         "this evening",
@@ -293,8 +306,8 @@ EXPECTED = {
         "next week",
         "next month",
         "a week from today",
-        "the end of the month",
-        "the week after next",
+        "end of the month",  # (at the) end of the month
+        "week after next",
     ],
     "clock": [
         r"\d{1,2}:\d\d pm",  # 6:30 pm
@@ -336,7 +349,14 @@ EXPECTED = {
         rf"from \d{{1,2}} to \d{{1,2}}{MARKER}",  # from 9 to 11 am
         rf"between {CLOCK} and noon",
     ],
-    "holiday": ["Christmas", "Thanksgiving", "New Year's Eve", r"the day (?:before|after) \D+"],
+    "holiday": ["Christmas", "Thanksgiving", "New Year's Eve", r"day (?:before|after) \D+"],
+    "clock_period": [
+        r"\d{1,2}:\d\d in the (?:morning|afternoon|evening)",  # 8:15 in the evening
+        r"half past \w+ in the \w+",
+        r"quarter (?:past|to) \w+ in the \w+",
+        rf"{HOUR_WORD} in the \w+",
+        r"\w+ o'clock in the \w+",
+    ],
 }
 
 
@@ -360,7 +380,11 @@ def test_the_forms_people_write_all_come_up(kind: str) -> None:
         ("relative_day", "", "tomorrow"),
         ("relative_day", "for", "tomorrow"),
         ("relative_period", "", "in two weeks"),
-        ("relative_period", "at", "the end of the month"),
+        ("relative_period", "at the", "end of the month"),
+        ("relative_day", "the", "day after tomorrow"),
+        ("date", "on the", rf"{ORDINAL} of {MONTH}"),
+        ("day_of_month", "on the", rf"{ORDINAL} of this month"),
+        ("clock_period", "at", r"\d{1,2}:\d\d in the evening"),
         ("clock", "at", r"\d{1,2}:\d\d pm"),
         ("clock", "at", r"\d{1,2}"),  # "at 7"
         ("clock", "", r"\d{1,2} pm"),
