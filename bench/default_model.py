@@ -6,7 +6,11 @@ adjacent time pieces merged into one span), and the model is scored with the con
 ATIS intents are not the travel corpus's intents, so only slots are scored.
 
 A second figure also merges adjacent departure and dest pieces: ATIS splits "san diego california"
-into a city and a state span, where the travel corpus (and a chatbot) treats it as one place.
+into a city and a state span, where the travel corpus (and a chatbot) treats it as one place. The
+third applies the rest of the product's span conventions (``training/travel/times.py``) to ATIS's
+time spans as well: "between [4] and [5 pm]" is one span "between 4 and 5 pm", "[9] in the
+[morning]" is "9 in the morning", a day of the month said alone keeps its article ("on [the
+twentieth]"), and time pieces that then touch are one span.
 
 The model is built exactly as ``make run`` builds it (``slotfill build-default``, in its own process,
 timed from outside), unless ``--model`` names an existing one. Results go into BENCHMARKS.md between
@@ -20,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import logging
+import re
 import subprocess
 import sys
 import tempfile
@@ -37,6 +43,8 @@ from accuracy import folder_size, machine  # noqa: E402
 from benchmarks_md import command_line, replace_section  # noqa: E402
 
 from slotfill.model.predictor import Predictor  # noqa: E402
+from slotfill.model.spans import Span, spans_to_tags, tags_to_spans  # noqa: E402
+from slotfill.training.data import Example  # noqa: E402
 from slotfill.training.formats import read_split  # noqa: E402
 from slotfill.training.labelmap import LabelMap  # noqa: E402
 from slotfill.training.trainer import evaluate_examples  # noqa: E402
@@ -64,7 +72,7 @@ def build(out: Path) -> float:
     return time.perf_counter() - begun
 
 
-def atis_scores(predictor: Predictor, merge_places: bool) -> dict[str, Any]:
+def atis_scores(predictor: Predictor, merge_places: bool, conventions: bool = False) -> dict[str, Any]:
     spec = json.loads(LABEL_MAP.read_text())
     merge = [*spec["merge_adjacent"], *(("departure", "dest") if merge_places else ())]
     label_map = LabelMap(spec["rules"], merge_adjacent=merge)
@@ -72,7 +80,50 @@ def atis_scores(predictor: Predictor, merge_places: bool) -> dict[str, Any]:
         dataclasses.replace(example, intent=None)
         for example in label_map.apply_all(read_split(ATIS, "test", "jointbert"))
     ]
+    if conventions:
+        examples = [follow_time_conventions(example) for example in examples]
     return evaluate_examples(predictor, examples).to_dict()
+
+
+_PERIODS = frozenset(("morning", "afternoon", "evening", "night"))
+_DAY_ALONE = re.compile(r"\d{1,2}(?:st|nd|rd|th)|\w+(?:first|second|third|th)")
+
+
+def follow_time_conventions(example: Example) -> Example:
+    """ATIS's collapsed time spans as the product writes them (``training/travel/times.py``).
+
+    >>> tokens = "flights between 4 and 5 pm on the twentieth in the morning".split()
+    >>> tags = "O O B-time O B-time I-time O O B-time O O B-time".split()
+    >>> follow_time_conventions(Example(tuple(tokens), tuple(tags))).tags[1:]
+    ('B-time', 'I-time', 'I-time', 'I-time', 'I-time', 'O', 'B-time', 'I-time', 'I-time', 'I-time', 'I-time')
+    """
+    tokens = [t.casefold() for t in example.tokens]
+    spans = [[s.label, s.start, s.end] for s in tags_to_spans(example.tags)]
+    times = [s for s in spans if s[0] == "time"]
+    for span in times:
+        word = tokens[span[1]] if span[2] - span[1] == 1 else ""
+        follows = tokens[span[2]] if span[2] < len(tokens) else ""
+        if span[1] > 0 and tokens[span[1] - 1] == "the" and _DAY_ALONE.fullmatch(word) and follows != "of":
+            span[1] -= 1  # "on the twentieth": the day alone keeps its article
+    for first, second in itertools.pairwise(times):
+        between = tokens[first[2] : second[1]]
+        if between == ["and"] and first[1] > 0 and tokens[first[1] - 1] == "between":
+            first[1] -= 1  # "between 4 and 5 pm": one range
+        elif between == ["in", "the"] and tokens[second[1]] in _PERIODS:
+            pass  # "9 in the morning": one time
+        else:
+            continue
+        second[1] = first[1]
+        first[2] = first[1]  # emptied; the second span now covers both
+    kept = sorted((s for s in spans if s[2] > s[1]), key=lambda s: s[1])
+    joined: list[list[Any]] = []
+    for span in kept:
+        if joined and span[0] == joined[-1][0] == "time" and span[1] == joined[-1][2]:
+            joined[-1][2] = span[2]
+        else:
+            joined.append(span)
+    tags = spans_to_tags([Span(label, start, end) for label, start, end in joined], len(tokens))
+    return dataclasses.replace(example, tags=tuple(tags))
 
 
 def pct(value: float) -> str:
@@ -96,6 +147,11 @@ def render(results: dict[str, Any], argv: list[str]) -> str:
     rows += [
         row("ATIS test, 3 slots (the issue's measure)", atis, bold=True),
         row("ATIS test, adjacent place pieces merged too", merged, bold=True),
+        row(
+            "ATIS test, places merged and the product's time conventions",
+            results["atis_conventions"],
+            bold=True,
+        ),
         row("generated test (seen places)", metrics["test"], bold=False),
         row("generated, held-out places", metrics["unseen"], bold=False),
     ]
@@ -146,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             "metrics": json.loads((model / "metrics.json").read_text()),
             "atis": atis_scores(predictor, merge_places=False),
             "atis_places_merged": atis_scores(predictor, merge_places=True),
+            "atis_conventions": atis_scores(predictor, merge_places=True, conventions=True),
         }
     block = render(results, argv)
     if not args.no_write:

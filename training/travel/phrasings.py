@@ -36,6 +36,7 @@ RULES: dict[str, list[str]] = {
         "(that|which) (leave|leaves|depart|departs) [from] {departure}",
     ],
     "route": [
+        "(in|at) {departure} (leaving|going|departing) to {dest}",
         "<from> <to>",
         "<from> <to>",
         "<from> <to>",
@@ -87,6 +88,8 @@ RULES: dict[str, list[str]] = {
         "{time} <route>",
         "<route> {time} <party>",
         "<party> <route>[ {time}]",
+        "<from> <party>[ {time}]",
+        "<from> {time} <party>",
         "<route> {time}[,] (returning|coming back) {time}",
     ],
     # ---- the rest of a request
@@ -139,6 +142,7 @@ RULES: dict[str, list[str]] = {
     "number": ["(1|2|3|4|5|6|one|two|three|four|five|six)"],
     "party": [
         "for <number> (people|persons|passengers|adults|travelers|travellers)",
+        "for <number>",
         "for (1|one) (person|passenger|adult)",
         "for (me|myself|me and my (wife|husband|friend|son|daughter|kids)|the two of us|my family)",
         "(with|and) (0|1|2|3|zero|one|two|three|no) (bags|checked bags|suitcases|bags to check in)",
@@ -154,8 +158,10 @@ RULES: dict[str, list[str]] = {
         "(I'm|I am|I'll be|I will be) (traveling|travelling|flying|leaving|departing|going) from {departure}",
         "(I'm|I am|I'll be|I will be) (leaving|departing|starting) (from|out of) {departure}",
         "(I want|I need|I would like|I'd like) to (leave|depart|fly out|go) from {departure}",
-        "(my|the) (departure|origin|starting|leaving|start) (city|point|location|place) (is|will be) "
+        "[(my|the)] (departure|origin|starting|leaving|start) (city|point|location|place) (is|will be) "
         "{departure}",
+        "the (city|place) of origin is {departure}",
+        "I (want|would like|need) to (depart|leave) (at|in) {departure}",
         "the (location|city|place) (from where|where) I (will|am going to) start my (trip|journey) is "
         "{departure}",
         "{departure} is (my|the) (departure|origin|starting) (city|point|location)",
@@ -166,8 +172,9 @@ RULES: dict[str, list[str]] = {
     "say_to": [
         "(I'm|I am|I'll be|I will be) (going|traveling|travelling|flying|heading) to {dest}",
         "(I'm|I am) (traveling|going|flying) to the city of {dest}",
-        "(my|the) (destination|arrival city|destination city) (is|will be) {dest}",
-        "{dest} is (my|the) destination",
+        "[(my|the)] (destination|arrival city|destination city) (is|will be) {dest}",
+        "{dest} is (my|the) (destination|goal|final stop|end point)",
+        "with (my|the) destination being {dest}",
         "(I want|I need|I would like|I'd like) to (go|get|fly|travel) to {dest}",
         "I (want|need|have) to be in {dest}",
         "(going|heading|travelling|traveling) to {dest}",
@@ -198,6 +205,10 @@ RULES: dict[str, list[str]] = {
         "(I want|I need|I'm looking for|looking for) a (one way|one-way|round trip|direct|nonstop) "
         "(flight|ticket|trip|bus)",
         "(please|can you) (find|search for|look for) (flights|buses|options|something|one)",
+        "(I need|I want|book me|find me) (a flight|a ticket|tickets|a seat) (from|with|on|aboard) {airline}",
+        "(look|search) for (those|these|the|such) (flights|buses|tickets|options)",
+        "[please] (search|look) for (a flight|flights|buses|a bus) based on (this|these|that) "
+        "(detail|details|information|info)",
         "(what|which) (airline|company|bus company) is (it|that)",
     ],
     # A sentence that opens a turn by answering the assistant's last one.
@@ -212,6 +223,7 @@ RULES: dict[str, list[str]] = {
         "<good>, <thanks>",
         "hi",
         "hello",
+        "(sorry|oh sorry|oh|actually|um|hmm|wait)",
     ],
 }
 
@@ -336,6 +348,12 @@ INTENT_TEMPLATES: dict[str, list[str]] = {
         "not (right now|at the moment|yet)[,] <thanks>",
         "(I changed my mind|never mind|forget it|cancel that)",
         "(hold on|wait)[,] (let me check|one sec|one second)",
+        "(reserve|book) (this|that|it) (now|please|for me)",
+        "(the|my) (ticket class|class|seat|airline) (doesn't|does not) matter",
+        "(change|make) it (to|for) <number>",
+        "what are the (departure and arrival|departure|arrival) (stations|airports|terminals)",
+        "(what|which) (airport|station) does (the flight|the bus|it|this) (leave from|depart from|take off "
+        "from)[ and (land|arrive) at]",
         "(how much|what) (is|does) (it|the ticket|that) cost",
         "I (got|have) to (find|catch|book) a (flight|bus|train)",
         "I want to (find|book|search for) a (flight|bus|ticket|trip)",
@@ -401,4 +419,7 @@ AIRLINES = (
 )
 
 # Fillers people put at the start of a message; they never carry a slot.
-OPENERS = ("um", "uh", "ok so", "so", "hmm", "yes", "well", "hey", "please", "also", "and")
+OPENERS = (
+    *("um", "uh", "ok so", "so", "hmm", "yes", "well", "hey", "please", "also", "and"),
+    *("sorry", "oh", "actually"),
+)

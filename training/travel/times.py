@@ -25,11 +25,11 @@ So the boundaries here follow what that collapse gives:
 - A range is one span, connectives included: "between 2 pm and 5 pm", "from 9 to 11 am" (rare).
 - Joined date and time: a date and a time are one span only when they touch, with no preposition
   between them: "tomorrow morning", "Friday after 5 pm", "7 am tomorrow", "November 2nd around noon".
-  A clock time with its part of the day is one span, the "in the" between included: "at" + "8:15
-  in the evening", "half past 7 in the morning" (how people say it, and how SGD annotates it; ATIS
-  tags the "in the" ``O``, and ``bench/atis_to_travel.json`` joins the two pieces). Otherwise nothing
-  here contains an inner "at", "on" or "in the" ("tomorrow at 6 pm"): those are two phrases side by
-  side ("tomorrow" + "at" + "6 pm").
+  A time with its part of the day is one span, the "in the" between included: "at" + "8:15 in the
+  evening", "half past 7 in the morning", "on" + "Friday in the evening" (how people say it, and
+  how SGD annotates it; ATIS tags the "in the" ``O``, and ``bench/default_model.py`` joins its two
+  pieces). Otherwise nothing here contains an inner "at", "on" or "in the" ("tomorrow at 6 pm"):
+  those are two phrases side by side ("tomorrow" + "at" + "6 pm").
 - A bare number ("7", "6:30", "seven") is a time only after "at" or a modifier, so it never comes with
   an empty lead on its own.
 
@@ -713,7 +713,10 @@ def _date_part(rng: random.Random, *, before_time: bool) -> tuple[str, str]:
 
 def _date_time(rng: random.Random) -> TimePhrase:
     """A day and a time side by side, no preposition between: one span (see the module docstring)."""
-    order = _choose(rng, (("day_period", 4.0), ("day_modified", 3.0), ("day_clock", 0.8), ("clock_day", 3.0)))
+    order = _choose(
+        rng,
+        (("day_period", 4.0), ("day_modified", 3.0), ("day_clock", 0.8), ("clock_day", 3.0), ("in_the", 1.5)),
+    )
     if order == "clock_day":
         day, _ = _date_part(rng, before_time=False)
         hour = rng.randint(18, 23) if day == "tonight" else None
@@ -722,10 +725,13 @@ def _date_time(rng: random.Random) -> TimePhrase:
             return TimePhrase("", _join(_choose(rng, _MODIFIERS), clock, day))
         return TimePhrase(_choose(rng, (("at", 3.0), ("", 2.0))), _join(clock, day))
     day, lead = _date_part(rng, before_time=True)
-    if order == "day_period":
+    if order in ("day_period", "in_the"):
         if day == "today":
             day = "tomorrow"  # "today morning" is not English; "this morning" is a relative_day
-        return TimePhrase(lead, _join(day, _period(rng)))
+        period = _period(rng)
+        if order == "in_the" and " " not in period and "-" not in period:
+            return TimePhrase(lead, f"{day} in the {period}")  # "Friday in the evening"
+        return TimePhrase(lead, _join(day, period))
     if order == "day_modified":
         return TimePhrase(lead, _join(day, _choose(rng, _MODIFIERS), _clock(rng)[0]))
     # "Friday 6 pm": digits and am/pm only, the way people write it in a chat.

@@ -140,6 +140,7 @@ KIND_PATTERNS = {
     "date_time": (
         rf"(?:tomorrow|today|{WEEKDAY_REF}|{MONTH} {DAY_NUMBER}) (?:{PERIOD}|(?:{MODIFIERS}) {CLOCK}|{CLOCK})"
         rf"|(?:(?:{MODIFIERS}) )?{CLOCK} (?:tomorrow|today|tonight|{WEEKDAY_REF})"
+        rf"|(?:tomorrow|{WEEKDAY_REF}|{MONTH} {DAY_NUMBER}) in the (?:morning|afternoon|evening|night)"
     ),
     "range": rf"(?:between {CLOCK} and {CLOCK}|from {CLOCK} to {CLOCK}|{CLOCK} to {CLOCK})",
     "holiday": rf"{HOLIDAY}|Fourth of July|day (?:before|after) (?:Christmas|Thanksgiving|New Year's|Easter"
@@ -342,6 +343,7 @@ EXPECTED = {
         rf"\d{{1,2}}{MARKER} tomorrow",  # 7 am tomorrow
         rf"{CLOCK} tonight",
         rf"{MONTH} {DAY_NUMBER} (?:{MODIFIERS}) {CLOCK}",
+        rf"{_alt(DAYS)} in the (?:morning|afternoon|evening|night)",  # Friday in the evening
     ],
     "range": [
         rf"between \d{{1,2}} and \d{{1,2}}{MARKER}",  # between 2 and 5 pm
