@@ -125,8 +125,8 @@ def error_kinds(turn: Turn, predicted: frozenset[Span]) -> list[tuple[str, str]]
     other boundary errors; other spurious slots; missed slots.
 
     >>> turn = Turn("No thanks, fly to Fresno, CA", frozenset({Span(18, 28, "dest")}))
-    >>> error_kinds(turn, frozenset({Span(0, 2, "time"), Span(18, 25, "dest")}))
-    [('dialogue word', 'time "No"'), ('city, state', 'dest "Fresno," (gold "Fresno, CA")')]
+    >>> error_kinds(turn, frozenset({Span(0, 2, "time"), Span(18, 24, "dest")}))
+    [('dialogue word', 'time "No"'), ('city, state', 'dest "Fresno" (gold "Fresno, CA")')]
     """
     text = turn.text
     found: list[tuple[str, str]] = []
@@ -216,8 +216,31 @@ def score(turns: Sequence[Turn], answers: Sequence[Answer]) -> dict[str, Any]:
         "turn_accuracy": exact / len(turns),
         "turns": len(turns),
         "slot_ece": calibration(confidences, right).ece if confidences else None,
+        "asking_back": asking_back(confidences, right),
         "errors": {kind: {"count": n, "examples": examples[kind]} for kind, n in kinds.most_common()},
     }
+
+
+THRESHOLDS = (0.5, 0.7, 0.9)
+
+
+def asking_back(confidences: Sequence[float], right: Sequence[bool]) -> list[dict[str, float]]:
+    """For a chatbot that asks back below a confidence: the share of wrong slots it would catch and
+    of right ones it would question needlessly, at each of :data:`THRESHOLDS`.
+
+    >>> asking_back([0.95, 0.4, 0.8], [True, False, True])[0]
+    {'threshold': 0.5, 'wrong_caught': 1.0, 'right_questioned': 0.0}
+    """
+    wrong = [c for c, ok in zip(confidences, right, strict=True) if not ok]
+    fine = [c for c, ok in zip(confidences, right, strict=True) if ok]
+    return [
+        {
+            "threshold": t,
+            "wrong_caught": sum(c < t for c in wrong) / len(wrong) if wrong else 0.0,
+            "right_questioned": sum(c < t for c in fine) / len(fine) if fine else 0.0,
+        }
+        for t in THRESHOLDS
+    ]
 
 
 # --- systems -----------------------------------------------------------------------------------
@@ -307,6 +330,19 @@ def render(results: dict[str, dict[str, Any]], argv: list[str], model: str) -> s
             + f" | {pct(r['false_alarm_rate'])}% | {pct(r['turn_accuracy'])}% | {pct(r['slot_ece'])} |"
         )
     first = next(iter(results))
+    if results[first]["asking_back"]:
+        lines += [
+            "",
+            f"Confidence of {first}'s slots, for a chatbot that asks back below a threshold: the share "
+            "of its wrong slots it would catch, and of its right ones it would question.",
+            "",
+            "| ask back below | wrong slots caught | right slots questioned |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {row['threshold']} | {pct(row['wrong_caught'])}% | {pct(row['right_questioned'])}% |"
+            for row in results[first]["asking_back"]
+        ]
     lines += ["", f"Errors of {first}, by kind (a wrong span and a missed one are two errors):", ""]
     lines += ["| kind | count | examples |", "|---|---|---|"]
     for kind, entry in results[first]["errors"].items():
