@@ -9,12 +9,16 @@ carries a synthetic corpus to real requests.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import shutil
 import tempfile
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from slotfill.model import tokenize
 from slotfill.model.artifact import ArtifactError, load_artifact
 from slotfill.model.config import ModelOptions
 from slotfill.training.config import TrainConfig
@@ -32,15 +36,62 @@ TRAINING = TrainConfig(
     epochs=4, batch_size=32, lr=3e-3, patience=4, slot_swap=0.0, members=1, seed=13, device="auto"
 )
 UNSEEN_SPLIT = "unseen"
+# Written beside the corpus and into the model folder: which recipe made them.
+RECIPE_FILE = "default_recipe.json"
+
+
+def recipe() -> str:
+    """A digest of everything the default model is made from: the corpus generator and the
+    tokenizer (their source), the corpus sizes and seed, and the settings.
+
+    A checkout that changes any of them (``git pull``) then trains the model again on its next
+    ``make run`` instead of serving one made by the old recipe.
+    """
+    digest = hashlib.sha256()
+    sources = sorted(
+        (
+            entry
+            for entry in resources.files("slotfill.training.travel").iterdir()
+            if entry.name.endswith(".py")
+        ),
+        key=lambda entry: entry.name,
+    )
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    digest.update(Path(tokenize.__file__).read_bytes())
+    settings = {
+        "model": MODEL_OPTIONS.model_dump(mode="json"),
+        "training": TRAINING.model_dump(mode="json", exclude={"device"}),
+        "sizes": dict(DEFAULT_SIZES),
+        "seed": DEFAULT_SEED,
+    }
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _made_by_this_recipe(folder: Path) -> bool:
+    try:
+        made: object = json.loads((folder / RECIPE_FILE).read_text(encoding="utf-8")).get("recipe")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return made == recipe()
+
+
+def _write_recipe(folder: Path) -> None:
+    (folder / RECIPE_FILE).write_text(json.dumps({"recipe": recipe()}) + "\n", encoding="utf-8")
 
 
 def model_is_usable(folder: Path) -> bool:
-    """Whether ``folder`` holds a complete model (every file present and its digest right)."""
+    """Whether ``folder`` holds a complete model (every file present and its digest right) made by
+    the current recipe."""
     try:
         load_artifact(folder)
     except ArtifactError as error:
         if folder.exists():
             logger.warning("%s is not a usable model (%s); training it again", folder, error)
+        return False
+    if not _made_by_this_recipe(folder):
+        logger.warning("%s was made by another version of the corpus or settings; training it again", folder)
         return False
     return True
 
@@ -57,9 +108,11 @@ def build_default(
     if not force and model_is_usable(out):
         logger.info("%s is ready; nothing to train", out)
         return None
-    if force or not all((data / f"{split}.jsonl").is_file() for split in DEFAULT_SIZES):
+    complete = all((data / f"{split}.jsonl").is_file() for split in DEFAULT_SIZES)
+    if force or not complete or not _made_by_this_recipe(data):
         logger.info("generating the travel corpus into %s", data)
         write_corpus(data, DEFAULT_SIZES, DEFAULT_SEED)
+        _write_recipe(data)
     corpus = load_corpus(data, "jsonl", seed=TRAINING.seed)
     unseen = read_split(data, UNSEEN_SPLIT, "jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +125,7 @@ def build_default(
         if metrics["interrupted"]:
             # Training kept its best epoch so far; the default model must be the whole recipe.
             raise KeyboardInterrupt
+        _write_recipe(staging)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)

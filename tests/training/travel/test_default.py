@@ -18,7 +18,8 @@ from slotfill.training import members
 from slotfill.training.data import Example
 from slotfill.training.formats import write_split
 from slotfill.training.trainer import EpochLog, FitResult, fit
-from slotfill.training.travel.default import UNSEEN_SPLIT, build_default, model_is_usable
+from slotfill.training.travel import default
+from slotfill.training.travel.default import RECIPE_FILE, UNSEEN_SPLIT, build_default, model_is_usable, recipe
 
 # text -> {value: slot}, every slot of the sentence (an extra or a missing slot fails).
 EXPECTED: dict[str, dict[str, str]] = {
@@ -151,3 +152,21 @@ def test_an_interrupted_build_leaves_no_model_behind(
     with pytest.raises(KeyboardInterrupt):
         build_default(tmp_path / "default", data, progress=False, device="cpu")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no model, no staging folder
+
+
+def test_a_model_made_by_another_recipe_is_trained_again(default_model_dir: Path, tmp_path: Path) -> None:
+    """After a change to the corpus generator or the settings, ``make run`` must not serve the old model."""
+    copy = tmp_path / "default"
+    shutil.copytree(default_model_dir, copy)
+    assert model_is_usable(copy)
+    (copy / RECIPE_FILE).write_text(json.dumps({"recipe": "made by an older checkout"}))
+    assert not model_is_usable(copy)
+    (copy / RECIPE_FILE).unlink()
+    assert not model_is_usable(copy)
+
+
+def test_the_recipe_changes_with_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = recipe()
+    assert recipe() == before
+    monkeypatch.setattr(default, "TRAINING", default.TRAINING.replace(epochs=default.TRAINING.epochs + 1))
+    assert recipe() != before
