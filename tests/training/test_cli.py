@@ -225,8 +225,7 @@ def test_train_with_sentencepiece_writes_and_uses_spm_model(
     assert config["model"]["encoders"] == ["word", "trigram", "spm"]
     assert "spm.model" in config["files"] and config["subword_size"] > 0
     predictor = Predictor.load(folder, device="cpu")
-    assert predictor.featurizer.subwords is not None
-    assert predictor.featurizer.subwords.model_proto == (folder / "spm.model").read_bytes()
+    assert predictor.featurizer.save()["spm.model"] == (folder / "spm.model").read_bytes()
     assert "spm" in predictor.featurizer.featurize(["taipei"]).bags
     outcome = cli(capsys, "evaluate", folder, "--data", datasets.by_format["jsonl"])
     assert outcome.code == 0
