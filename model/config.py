@@ -79,6 +79,8 @@ class ModelOptions(Settings):
     """width of the subword embedding"""
     spm_vocab_size: Size = 1000
     """pieces in the sentencepiece model trained on the data"""
+    shape_dim: Size = 8
+    """width of the word-shape embedding (a handful of patterns: Xx, XX, x, d, d:d, ...)"""
     cell: Cell = "lstm"
     """recurrent cell: lstm, gru, rnn (Elman) or irnn (ReLU, identity-initialised)"""
     hidden_size: Size = 200

@@ -17,12 +17,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from slotfill.model.encoders.base import TokenEncoder
+from slotfill.model.encoders.shape import ShapeEncoder
 from slotfill.model.encoders.subword import SubwordEncoder
 from slotfill.model.encoders.trigram import TrigramEncoder
 from slotfill.model.encoders.vocab import WordEncoder
 
 ENCODERS: Mapping[str, type[TokenEncoder]] = MappingProxyType(
-    {kind.name: kind for kind in (WordEncoder, TrigramEncoder, SubwordEncoder)}
+    {kind.name: kind for kind in (WordEncoder, TrigramEncoder, SubwordEncoder, ShapeEncoder)}
 )
 
 

@@ -22,7 +22,7 @@ from slotfill.model.artifact import (
     sha256_file,
 )
 from slotfill.model.batch import Featurizer
-from slotfill.model.config import ModelConfig
+from slotfill.model.config import ModelConfig, ModelOptions
 from slotfill.model.encoders.subword import SUBWORDS_FILE as SUBWORDS
 from slotfill.model.encoders.subword import SubwordEncoder, SubwordModel
 from slotfill.model.encoders.trigram import TrigramEncoder
@@ -30,7 +30,14 @@ from slotfill.model.encoders.vocab import VOCAB_FILE as VOCAB
 from slotfill.model.ensemble import TaggerEnsemble, member_config
 from slotfill.model.predictor import Predictor
 from slotfill.model.tagger import SlotTagger
+from slotfill.training.builder import build_model
+from slotfill.training.config import TrainConfig
+from slotfill.training.data import Example
+from slotfill.training.seeding import seed_everything
+from slotfill.training.trainer import fit
 
+CPU = torch.device("cpu")
+SENTENCES = [["Arrive", "TAIPEI", "on", "November", "2nd"], ["fly", "from", "NYC", "to", "LA", "at", "6:30"]]
 TEXTS = [
     "arrive taipei on november 2nd",
     "leave taipei on november 2nd",
@@ -192,6 +199,30 @@ def test_round_trip_with_sentencepiece(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="sentencepiece") as caught:
         load_artifact(tmp_path / "spm")
     assert caught.value.path == tmp_path / "spm" / SUBWORDS
+
+
+def test_round_trip_with_word_shapes(
+    tiny_settings: ModelOptions, travel_data: tuple[list[Example], list[Example]], tmp_path: Path
+) -> None:
+    """The shape encoder has no file of its own: config.json's settings rebuild it."""
+    train, dev = travel_data
+    options = tiny_settings.replace(encoders=("word", "trigram", "shape"), shape_dim=4)
+    seed_everything(0)
+    model, featurizer = build_model(train, options)
+    fit(model, featurizer, train, dev, TrainConfig(epochs=3, batch_size=8, seed=0), CPU, progress=False)
+    save_artifact(tmp_path / "shape", model, featurizer)
+    before = Predictor(model, featurizer, CPU)
+    after = Predictor.load(tmp_path / "shape", device="cpu")
+    parsed_before, parsed_after = before.parse_batch(TEXTS), after.parse_batch(TEXTS)
+    assert [(p.tags, p.intent, p.slots) for p in parsed_after] == [
+        (p.tags, p.intent, p.slots) for p in parsed_before
+    ]
+    for loaded, in_memory in zip(after.tag(SENTENCES), before.tag(SENTENCES), strict=True):
+        assert loaded.confidences == pytest.approx(in_memory.confidences, rel=1e-6)
+    assert after.config.encoders == ("word", "trigram", "shape") and after.config.shape_dim == 4
+    assert sorted(p.name for p in (tmp_path / "shape").iterdir()) == [CONFIG, WEIGHTS, VOCAB]
+    shapes = load_file(str(tmp_path / "shape" / WEIGHTS))["embedder.shape.weight"]
+    assert torch.count_nonzero(shapes) > 0  # trained: the shapes of the training words moved
 
 
 def _flip_a_byte(folder: Path) -> None:

@@ -16,6 +16,15 @@ from slotfill.model.config import Encoder, ModelConfig, ModelOptions
 from slotfill.model.embedder import TokenEmbedder
 from slotfill.model.encoders import ENCODERS, encoder_class
 from slotfill.model.encoders.base import PAD, BagEncoder, EncoderStateError, IdEncoder
+from slotfill.model.encoders.shape import (
+    LONG,
+    MAX_PARTS,
+    ShapeEncoder,
+    shape_count,
+    shape_id,
+    shape_parts,
+    word_shape,
+)
 from slotfill.model.encoders.subword import SubwordEncoder, SubwordModel
 from slotfill.model.encoders.trigram import TrigramEncoder, letter_trigrams, trigram_ids
 from slotfill.model.encoders.vocab import OTHER, VOCAB_FILE, Vocabulary, WordEncoder, word_key
@@ -47,7 +56,9 @@ def test_the_settings_accept_exactly_the_registered_encoders() -> None:
 
 def test_an_unknown_encoder_name_is_refused_naming_the_known_ones() -> None:
     assert encoder_class("word") is WordEncoder
-    with pytest.raises(ValueError, match="unknown encoder 'bert'; the encoders are word, trigram, spm"):
+    with pytest.raises(
+        ValueError, match="unknown encoder 'bert'; the encoders are word, trigram, spm, shape"
+    ):
         encoder_class("bert")
 
 
@@ -224,6 +235,73 @@ def test_trigram_ids_in_range(word: str, buckets: int) -> None:
     assert all(0 <= i < buckets for i in ids)
 
 
+# ---- word shape ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "shape"),
+    [
+        ("Taipei", "Xx"),
+        ("taipei", "x"),
+        ("OR", "XX"),
+        ("LA", "XX"),
+        ("NYC", "XX"),
+        ("I", "X"),
+        ("McDonald", "XxXx"),
+        ("iPhone", "xXx"),
+        ("USAir", "XXx"),
+        ("6:30", "d:d"),
+        ("12:45pm", "d:dx"),
+        ("1291", "d"),
+        ("2nd", "dx"),
+        ("a.m.", "x.x."),
+        ("o'clock", "x'x"),
+        ("12/25", "d/d"),
+        ("e-mail", "x-x"),
+        ("Flight-1291", "Xx-d"),
+        ("?", "*"),
+        ("$", "*"),
+        ("東京", "x"),  # letters without case count as small
+        ("١٢", "d"),  # Arabic-Indic digits are digits
+        ("ＴＡＩＰＥＩ", "XX"),  # full-width capitals are capitals
+        ("São", "Xx"),
+        ("Sa\u0303o", "Xx"),  # a combining accent belongs to its letter
+        ("🙂", "*"),
+        ("\ud800", "*"),  # a lone surrogate
+        ("", ""),
+    ],
+)
+def test_word_shape(token: str, shape: str) -> None:
+    assert word_shape(token) == shape
+
+
+def test_shape_ids_are_pinned() -> None:
+    """Hard-coded: a change to the table's order or size silently breaks every saved model."""
+    assert shape_count() == 7716
+    assert [shape_id(t) for t in ["Taipei", "taipei", "NYC", "I", "6:30", "1291"]] == [12, 4, 3, 2, 360, 5]
+
+
+def test_shapes_group_tokens_by_case_and_digits_not_by_word() -> None:
+    assert shape_id("Taipei") == shape_id("Boston") == shape_id("Tainan")
+    assert len({shape_id(t) for t in ["Taipei", "taipei", "TAIPEI", "T"]}) == 4
+    assert shape_id("6:30") == shape_id("12:45") != shape_id("1245")
+
+
+@pytest.mark.parametrize(
+    "token", ["U.S.A.", "Flight-1291-B", "a-b-c-d-e", "x" * 40 + "1" + "x", "", "\u0301", "𝔘𝔖ẞ" * 9]
+)
+def test_every_token_has_a_shape_id_in_the_table(token: str) -> None:
+    assert 0 < shape_id(token) < shape_count()
+    assert (shape_id(token) == LONG) == (not 0 < len(shape_parts(token)) <= MAX_PARTS)
+
+
+def test_shape_table_starts_at_zero() -> None:
+    """A shape training never saw adds nothing to its token's vector, rather than noise."""
+    table = ShapeEncoder.table(ModelOptions(shape_dim=3), shape_count())
+    assert tuple(table.get_parameter("weight").shape) == (shape_count(), 3)
+    assert torch.count_nonzero(table.get_parameter("weight")) == 0
+
+
 # ---- sentencepiece -------------------------------------------------------------------------
 
 
@@ -324,6 +402,11 @@ SAVED_NAMES = {
     ],
     ("trigram", "spm"): ["embedder.bags.trigram.weight", "embedder.bags.spm.weight"],
     ("word",): ["embedder.word.weight"],
+    ("word", "trigram", "shape"): [
+        "embedder.word.weight",
+        "embedder.shape.weight",
+        "embedder.bags.trigram.weight",
+    ],
 }
 
 
