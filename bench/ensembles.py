@@ -46,9 +46,9 @@ def join(predictors: Sequence[Predictor]) -> Predictor:
     for predictor in predictors:
         if member_config(predictor.config) != member_config(config):
             raise SystemExit("the runs differ in settings or labels: join runs of one variant")
-        if predictor.featurizer.vocab.words != first.featurizer.vocab.words:
-            raise SystemExit("the runs differ in vocabulary: join runs trained on the same data")
-        member = SlotTagger(member_config(config), len(first.featurizer.vocab), first.featurizer.subword_size)
+        if predictor.featurizer.save() != first.featurizer.save():
+            raise SystemExit("the runs differ in vocabulary or subwords: join runs trained on the same data")
+        member = SlotTagger(member_config(config), first.featurizer.sizes)
         member.load_state_dict(predictor.model.state_dict())
         members.append(member.eval())
     ensemble = TaggerEnsemble(config, members).eval()

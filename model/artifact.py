@@ -4,12 +4,12 @@ Layout::
 
     config.json        format version, library versions, model settings and labels, file digests
     model.safetensors  the weights, in the config's ``weights_dtype`` (no pickle anywhere)
-    vocab.json         the word vocabulary
-    spm.model          the sentencepiece model, when the ``spm`` encoder is used
+    vocab.json, ...    what the encoders learnt from the training data, each in the files it
+                       names (``TokenEncoder.files``): vocab.json for ``word``, spm.model for ``spm``
     metrics.json       dev/test scores and the training data digest (informational)
 
 Every file is written to a temporary name and ``os.replace``d, so a crash never leaves half a
-file; every weight and vocabulary file is checked against the SHA-256 in ``config.json`` on load,
+file; every weight and encoder file is checked against the SHA-256 in ``config.json`` on load,
 so a tampered or mismatched file is refused with its name.
 """
 
@@ -28,11 +28,11 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from slotfill.model.atomic import write_atomic, write_text_atomic
+from slotfill.model.atomic import write_atomic, write_bytes_atomic, write_text_atomic
 from slotfill.model.batch import Featurizer
 from slotfill.model.config import ModelConfig
-from slotfill.model.encoders.subword import SubwordModel
-from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.encoders import ENCODERS
+from slotfill.model.encoders.base import EncoderStateError
 from slotfill.model.ensemble import build_tagger
 from slotfill.model.metadata import ModelMetadata
 from slotfill.model.tagger import Tagger
@@ -41,8 +41,6 @@ FORMAT = "slotfill-tagger"
 FORMAT_VERSION = 1
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
-VOCAB = "vocab.json"
-SUBWORDS = "spm.model"
 METRICS = "metrics.json"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy")
 
@@ -118,12 +116,10 @@ def save_artifact(
     # config.json (relabelling slots, say) cannot pass unnoticed although it has no digest itself.
     tie = {"format": "pt", "config_sha256": config_digest(model.config.to_dict())}
     write_atomic(folder / WEIGHTS, lambda temp: save_file(state, str(temp), metadata=tie))
-    write_json(folder / VOCAB, featurizer.vocab.to_json())
-    files = [WEIGHTS, VOCAB]
-    if featurizer.subwords is not None:
-        proto = featurizer.subwords.model_proto
-        write_atomic(folder / SUBWORDS, lambda temp: temp.write_bytes(proto))
-        files.append(SUBWORDS)
+    files = [WEIGHTS]
+    for name, data in featurizer.save().items():
+        write_bytes_atomic(folder / name, data)
+        files.append(name)
     if metrics is not None:
         write_json(folder / METRICS, metrics)
     config = {
@@ -132,12 +128,25 @@ def save_artifact(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": library_versions(),
         "model": model.config.to_dict(),
-        "vocab_size": len(featurizer.vocab),
-        "subword_size": len(featurizer.subwords) if featurizer.subwords is not None else 0,
+        **recorded_sizes(featurizer),
         "training": training or {},
         "files": {name: sha256_file(folder / name) for name in files},
     }
     write_json(folder / CONFIG, config)
+
+
+def recorded_sizes(featurizer: Featurizer) -> dict[str, int]:
+    """The encoder sizes ``config.json`` has always recorded (``vocab_size``, ``subword_size``),
+    0 for an encoder not used; informational, the loader takes the sizes from the encoders' files."""
+    sizes = featurizer.sizes
+    return {kind.size_key: sizes.get(name, 0) for name, kind in ENCODERS.items() if kind.size_key}
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ArtifactError(path, "missing" if not path.exists() else f"unreadable ({error})") from None
 
 
 def _read_json(path: Path) -> Any:
@@ -193,17 +202,11 @@ def _build(folder: Path, config: dict[str, Any]) -> tuple[Tagger, Featurizer]:
         model_config = ModelConfig.from_dict(config["model"])
     except (KeyError, TypeError, ValueError) as error:
         raise ArtifactError(folder / CONFIG, f"bad model settings: {error}") from None
-    words = _read_json(folder / VOCAB)
-    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise ArtifactError(folder / VOCAB, "must be a JSON list of words")
-    vocab = Vocabulary(words)
-    subwords = None
-    if "spm" in model_config.encoders:
-        try:
-            subwords = SubwordModel((folder / SUBWORDS).read_bytes())
-        except (OSError, RuntimeError) as error:
-            raise ArtifactError(folder / SUBWORDS, f"not a usable sentencepiece model ({error})") from None
-    model = build_tagger(model_config, len(vocab), len(subwords) if subwords else 0)
+    try:
+        featurizer = Featurizer.load(model_config, lambda name: _read_bytes(folder / name))
+    except EncoderStateError as error:
+        raise ArtifactError(folder / error.file, error.reason) from None
+    model = build_tagger(model_config, featurizer.sizes)
     try:
         with safe_open(str(folder / WEIGHTS), framework="pt") as weights:
             tie = (weights.metadata() or {}).get("config_sha256")
@@ -219,7 +222,7 @@ def _build(folder: Path, config: dict[str, Any]) -> tuple[Tagger, Featurizer]:
             folder / CONFIG,
             "model settings or labels differ from those the weights were trained with (edited config.json?)",
         )
-    return model.eval(), Featurizer(model_config, vocab, subwords)
+    return model.eval(), featurizer
 
 
 def load_artifact(folder: Path) -> Artifact:

@@ -32,10 +32,15 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` as UTF-8 with ``\\n`` line endings, atomically."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data``, flushed to disk, atomically."""
 
     def write(temporary: Path) -> None:
-        with temporary.open("w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with temporary.open("wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
 

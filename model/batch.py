@@ -6,69 +6,100 @@ featurise its corpus once and re-collate cheaply every epoch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import torch
 
 from slotfill.model.config import ModelConfig
-from slotfill.model.encoders.subword import SubwordModel
-from slotfill.model.encoders.trigram import trigram_ids
-from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.encoders import ENCODERS, encoder_class
+from slotfill.model.encoders.base import BagEncoder, IdEncoder, TokenEncoder
 
 
 @dataclass(frozen=True, slots=True)
 class Features:
-    """One utterance's encoder inputs: a word id and, per bag encoder, a tuple of ids per token."""
+    """One utterance's encoder inputs, by encoder name: an id per token from each ``IdEncoder``,
+    a tuple of ids per token from each ``BagEncoder``."""
 
-    word_ids: tuple[int, ...]
+    ids: dict[str, tuple[int, ...]]
     bags: dict[str, tuple[tuple[int, ...], ...]]
 
     def __len__(self) -> int:
-        return len(self.word_ids)
+        return len(next(iter([*self.ids.values(), *self.bags.values()]), ()))
 
 
 @dataclass(frozen=True)
 class Batch:
     """Padded inputs of B utterances of at most T tokens.
 
-    ``bags[name]`` holds the flat piece ids of every real token in row-major (b, t) order and
-    the offset where each token's pieces start: the input of ``nn.EmbeddingBag``.
+    ``ids[name]`` holds an ``IdEncoder``'s ids, 0 (padding) past each utterance's end.
+    ``bags[name]`` holds a ``BagEncoder``'s flat piece ids of every real token in row-major (b, t)
+    order and the offset where each token's pieces start: the input of ``nn.EmbeddingBag``.
     """
 
     lengths: torch.Tensor  # (B,) int64, always on the CPU (pack_padded_sequence wants it there)
     mask: torch.Tensor  # (B, T) bool
-    word_ids: torch.Tensor  # (B, T) int64, 0 = padding
+    ids: dict[str, torch.Tensor]  # (B, T) int64 each
     bags: dict[str, tuple[torch.Tensor, torch.Tensor]]
 
     def to(self, device: torch.device) -> Batch:
-        bags = {name: (ids.to(device), offs.to(device)) for name, (ids, offs) in self.bags.items()}
-        return replace(self, mask=self.mask.to(device), word_ids=self.word_ids.to(device), bags=bags)
+        ids = {name: tensor.to(device) for name, tensor in self.ids.items()}
+        bags = {name: (flat.to(device), offs.to(device)) for name, (flat, offs) in self.bags.items()}
+        return replace(self, mask=self.mask.to(device), ids=ids, bags=bags)
 
 
 class Featurizer:
     """Encodes tokens with the encoders a config names; shared by training and serving."""
 
-    def __init__(self, config: ModelConfig, vocab: Vocabulary, subwords: SubwordModel | None) -> None:
-        if "spm" in config.encoders and subwords is None:
-            raise ValueError("the config uses the 'spm' encoder but no sentencepiece model was given")
+    def __init__(self, config: ModelConfig, encoders: Iterable[TokenEncoder]) -> None:
+        given = {encoder.name: encoder for encoder in encoders}
+        for encoder in given.values():
+            if not isinstance(encoder, IdEncoder | BagEncoder):
+                raise TypeError(f"encoder {encoder.name!r} is neither an IdEncoder nor a BagEncoder")
+        if set(given) != set(config.encoders):
+            raise ValueError(
+                f"the config's encoders are {', '.join(config.encoders)}, "
+                f"but {', '.join(given) or 'none'} were given"
+            )
         self.config = config
-        self.vocab = vocab
-        self.subwords = subwords
+        # In the registry's order, the order of their embeddings in the network.
+        self.encoders = {name: given[name] for name in ENCODERS if name in given}
+
+    @classmethod
+    def fit(cls, config: ModelConfig, sentences: Sequence[Sequence[str]]) -> Featurizer:
+        """Fit the config's encoders on the training sentences (a vocabulary, a subword model)."""
+        return cls(config, [encoder_class(name).fit(config, sentences) for name in config.encoders])
+
+    @classmethod
+    def load(cls, config: ModelConfig, read: Callable[[str], bytes]) -> Featurizer:
+        """Rebuild the config's encoders from what ``save`` gave, ``read`` returning a file's bytes.
+
+        A file an encoder cannot use raises ``EncoderStateError`` naming it.
+        """
+        encoders = []
+        for name in config.encoders:
+            kind = encoder_class(name)
+            encoders.append(kind.load(config, {file: read(file) for file in kind.files}))
+        return cls(config, encoders)
+
+    def save(self) -> dict[str, bytes]:
+        """The encoders' fitted state, as the bytes of each model-folder file."""
+        return {file: data for encoder in self.encoders.values() for file, data in encoder.save().items()}
 
     @property
-    def subword_size(self) -> int:
-        """Size of the subword vocabulary the network embeds (0 without the spm encoder)."""
-        return len(self.subwords) if self.subwords is not None else 0
+    def sizes(self) -> dict[str, int]:
+        """Each encoder's number of ids: the rows of its table in the network."""
+        return {name: len(encoder) for name, encoder in self.encoders.items()}
 
     def featurize(self, tokens: Sequence[str]) -> Features:
+        ids: dict[str, tuple[int, ...]] = {}
         bags: dict[str, tuple[tuple[int, ...], ...]] = {}
-        if "trigram" in self.config.encoders:
-            buckets = self.config.trigram_buckets
-            bags["trigram"] = tuple(trigram_ids(token, buckets) for token in tokens)
-        if "spm" in self.config.encoders and self.subwords is not None:
-            bags["spm"] = tuple(self.subwords.encode(token) for token in tokens)
-        return Features(tuple(self.vocab.encode(tokens)), bags)
+        for name, encoder in self.encoders.items():
+            if isinstance(encoder, IdEncoder):
+                ids[name] = tuple(encoder.encode(token) for token in tokens)
+            elif isinstance(encoder, BagEncoder):
+                bags[name] = tuple(encoder.encode(token) for token in tokens)
+        return Features(ids, bags)
 
 
 def collate(features: Sequence[Features]) -> Batch:
@@ -77,9 +108,12 @@ def collate(features: Sequence[Features]) -> Batch:
         raise ValueError("a batch needs at least one utterance, each of at least one token")
     lengths = torch.tensor([len(f) for f in features], dtype=torch.long)
     width = int(lengths.max())
-    word_ids = torch.zeros(len(features), width, dtype=torch.long)
-    for row, feature in enumerate(features):
-        word_ids[row, : len(feature)] = torch.tensor(feature.word_ids, dtype=torch.long)
+    ids: dict[str, torch.Tensor] = {}
+    for name in features[0].ids:
+        padded = torch.zeros(len(features), width, dtype=torch.long)  # 0 is every IdEncoder's padding
+        for row, feature in enumerate(features):
+            padded[row, : len(feature)] = torch.tensor(feature.ids[name], dtype=torch.long)
+        ids[name] = padded
     mask = torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)
     bags: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     for name in features[0].bags:
@@ -87,4 +121,4 @@ def collate(features: Sequence[Features]) -> Batch:
         sizes = torch.tensor([0] + [len(p) for p in pieces[:-1]], dtype=torch.long)
         flat = torch.tensor([i for p in pieces for i in p], dtype=torch.long)
         bags[name] = (flat, torch.cumsum(sizes, 0))
-    return Batch(lengths=lengths, mask=mask, word_ids=word_ids, bags=bags)
+    return Batch(lengths=lengths, mask=mask, ids=ids, bags=bags)

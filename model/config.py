@@ -9,18 +9,22 @@ help of its ``slotfill train`` flag (``training.flags``), so a setting is descri
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from slotfill.model.encoders import ENCODERS
 from slotfill.model.spans import split_tag
 
+if TYPE_CHECKING:
+    Encoder = str  # the names are known at run time only, from the registry
+else:
+    # The registry's names, so validation (and its message) and the flag's choices follow it.
+    Encoder = Literal[tuple(ENCODERS)]
 Cell = Literal["lstm", "gru", "rnn", "irnn"]
-Encoder = Literal["word", "trigram", "spm"]
 IntentPooling = Literal["attention", "maxmean"]
 WeightsDtype = Literal["float16", "float32"]
 CELLS: tuple[Cell, ...] = get_args(Cell)
-ENCODERS: tuple[Encoder, ...] = get_args(Encoder)
 INTENT_POOLINGS: tuple[IntentPooling, ...] = get_args(IntentPooling)
 WEIGHTS_DTYPES: tuple[WeightsDtype, ...] = get_args(WeightsDtype)
 
@@ -52,9 +56,15 @@ class Settings(BaseModel):
 class ModelOptions(Settings):
     """The network's settings that a user chooses; the defaults are those BENCHMARKS.md reports."""
 
-    encoders: Annotated[tuple[Encoder, ...], Field(min_length=1)] = ("word", "trigram")
-    """token encoders, comma-separated: word (1-of-N with an "other" id), trigram (letter-trigram
-    word hashing), spm (sentencepiece subwords trained on the data)"""
+    encoders: Annotated[
+        tuple[Encoder, ...],
+        Field(
+            min_length=1,
+            description="token encoders, comma-separated: "
+            + ", ".join(f"{name} ({kind.summary})" for name, kind in ENCODERS.items()),
+        ),
+    ] = ("word", "trigram")
+    # Each encoder's settings are the fields named after it, below.
     word_dim: Size = 100
     """width of the word embedding"""
     word_min_freq: Size = 1
@@ -69,6 +79,8 @@ class ModelOptions(Settings):
     """width of the subword embedding"""
     spm_vocab_size: Size = 1000
     """pieces in the sentencepiece model trained on the data"""
+    shape_dim: Size = 8
+    """width of the word-shape embedding (a handful of patterns: Xx, XX, x, d, d:d, ...)"""
     cell: Cell = "lstm"
     """recurrent cell: lstm, gru, rnn (Elman) or irnn (ReLU, identity-initialised)"""
     hidden_size: Size = 200

@@ -13,7 +13,7 @@ accuracy by 0.5-1.1 points over the mean single network (BENCHMARKS.md, "Choosin
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -74,11 +74,12 @@ class TaggerEnsemble(Tagger):
         return TaggerOutput(emissions, intent_logits)
 
 
-def build_tagger(config: ModelConfig, vocab_size: int, subword_size: int = 0) -> Tagger:
-    """A fresh (untrained) tagger of ``config``'s shape: one network, or an ensemble of them."""
+def build_tagger(config: ModelConfig, sizes: Mapping[str, int]) -> Tagger:
+    """A fresh (untrained) tagger of ``config``'s shape: one network, or an ensemble of them.
+
+    ``sizes``: each encoder's number of ids (``Featurizer.sizes``).
+    """
     if config.members == 1:
-        return SlotTagger(config, vocab_size, subword_size)
+        return SlotTagger(config, sizes)
     single = member_config(config)
-    return TaggerEnsemble(
-        config, [SlotTagger(single, vocab_size, subword_size) for _ in range(config.members)]
-    )
+    return TaggerEnsemble(config, [SlotTagger(single, sizes) for _ in range(config.members)])

@@ -8,6 +8,7 @@ are averaged (``model.ensemble``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -88,12 +89,13 @@ class Tagger(nn.Module):
 class SlotTagger(Tagger):
     """One network: embedder, recurrent encoder, slot head (+ CRF) and intent head."""
 
-    def __init__(self, config: ModelConfig, vocab_size: int, subword_size: int = 0) -> None:
+    def __init__(self, config: ModelConfig, sizes: Mapping[str, int]) -> None:
+        """``sizes``: each encoder's number of ids (``Featurizer.sizes``)."""
         super().__init__()
         if config.members != 1:
             raise ValueError(f"a SlotTagger is one network; {config.members} members make a TaggerEnsemble")
         self.config = config
-        self.embedder = TokenEmbedder(config, vocab_size, subword_size)
+        self.embedder = TokenEmbedder(config, sizes)
         self.input_dropout = nn.Dropout(config.dropout)
         self.encoder = RecurrentEncoder(
             config.cell,

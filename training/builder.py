@@ -1,4 +1,4 @@
-"""A fresh tagger sized for its training data: label sets, vocabulary, subword model."""
+"""A fresh tagger sized for its training data: label sets, and encoders fitted on its words."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections.abc import Sequence
 
 from slotfill.model.batch import Featurizer
 from slotfill.model.config import ModelConfig, ModelOptions
-from slotfill.model.encoders.subword import SubwordModel
-from slotfill.model.encoders.vocab import Vocabulary
 from slotfill.model.spans import split_tag
 from slotfill.model.tagger import SlotTagger
 from slotfill.training.data import Example
@@ -32,17 +30,15 @@ def label_sets(train: Sequence[Example]) -> tuple[tuple[str, ...], tuple[str, ..
 
 
 def build_featurizer(train: Sequence[Example], options: ModelOptions) -> Featurizer:
-    """The settings and labels of a tagger for the training data, with its vocabulary and subword
-    model: everything but the network, which ``training.members`` builds per member."""
+    """The settings and labels of a tagger for the training data, with its encoders fitted on the
+    training words (a vocabulary, a subword model): everything but the network, which
+    ``training.members`` builds per member."""
     tags, intents = label_sets(train)
     config = ModelConfig(slot_tags=tags, intents=intents, **options.model_dump())
-    sentences = [e.tokens for e in train]
-    vocab = Vocabulary.build(sentences, config.word_min_freq)
-    subwords = SubwordModel.train(sentences, config.spm_vocab_size) if "spm" in config.encoders else None
-    return Featurizer(config, vocab, subwords)
+    return Featurizer.fit(config, [e.tokens for e in train])
 
 
 def build_model(train: Sequence[Example], options: ModelOptions) -> tuple[SlotTagger, Featurizer]:
-    """A fresh tagger sized for the training data, with its vocabulary and subword model."""
+    """A fresh tagger sized for the training data, with its fitted encoders."""
     featurizer = build_featurizer(train, options)
-    return SlotTagger(featurizer.config, len(featurizer.vocab), featurizer.subword_size), featurizer
+    return SlotTagger(featurizer.config, featurizer.sizes), featurizer

@@ -29,8 +29,6 @@ from safetensors.torch import save as save_weights
 from slotfill.model.batch import Featurizer
 from slotfill.model.config import ModelConfig
 from slotfill.model.device import resolve_device
-from slotfill.model.encoders.subword import SubwordModel
-from slotfill.model.encoders.vocab import Vocabulary
 from slotfill.model.ensemble import TaggerEnsemble, member_config
 from slotfill.model.tagger import SlotTagger, Tagger
 from slotfill.training.config import TrainConfig
@@ -52,8 +50,7 @@ class _Job:
     index: int
     count: int
     config: ModelConfig
-    words: list[str]
-    subwords: bytes | None
+    encoder_files: dict[str, bytes]  # Featurizer.save()
     train: Sequence[Example]
     dev: Sequence[Example]
     settings: TrainConfig
@@ -96,10 +93,9 @@ def _fit_member(job: _Job, featurizer: Featurizer | None = None) -> tuple[SlotTa
     if job.threads:
         torch.set_num_threads(job.threads)
     if featurizer is None:
-        subwords = SubwordModel(job.subwords) if job.subwords is not None else None
-        featurizer = Featurizer(job.config, Vocabulary(job.words), subwords)
+        featurizer = Featurizer.load(job.config, job.encoder_files.__getitem__)
     seed_everything(job.settings.seed)
-    model = SlotTagger(job.config, len(featurizer.vocab), featurizer.subword_size)
+    model = SlotTagger(job.config, featurizer.sizes)
     result = fit(
         model,
         featurizer,
@@ -172,14 +168,13 @@ def fit_members(
     single = member_config(config)
     jobs = member_jobs(settings, len(train))
     threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 else 0
-    subwords = featurizer.subwords.model_proto if featurizer.subwords is not None else None
+    encoder_files = featurizer.save()
     plan = [
         _Job(
             index,
             config.members,
             single,
-            list(featurizer.vocab.words),
-            subwords,
+            encoder_files,
             train,
             dev,
             settings.replace(seed=settings.seed + index),
@@ -207,7 +202,7 @@ def fit_members(
             returned = _results([pool.submit(_fit_member_in_process, job) for job in plan], stop)
         trained = []
         for weights, result in returned:
-            member = SlotTagger(single, len(featurizer.vocab), featurizer.subword_size)
+            member = SlotTagger(single, featurizer.sizes)
             member.load_state_dict(load_weights(weights))
             trained.append((member.to(device).eval(), result))
     results = [result for _, result in trained]

@@ -7,12 +7,19 @@ subword view lines up with the word-level tags.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING, Self
 
 import sentencepiece as spm
 
+from slotfill.model.encoders.base import BagEncoder, EncoderStateError
 from slotfill.model.tokenize import normalize
+
+if TYPE_CHECKING:
+    from slotfill.model.config import ModelOptions
+
+SUBWORDS_FILE = "spm.model"
 
 
 class SubwordModel:
@@ -59,3 +66,40 @@ class SubwordModel:
         """Piece ids of one word (never empty: a word of no pieces maps to ``<unk>``)."""
         result: tuple[int, ...] = self._encode_word(word)
         return result
+
+
+class SubwordEncoder(BagEncoder):
+    """The ``spm`` encoder: a sentencepiece model trained on the training words, kept in its own
+    ``spm.model`` format."""
+
+    name = "spm"
+    summary = "sentencepiece subwords trained on the data"
+    files = (SUBWORDS_FILE,)
+    size_key = "subword_size"
+
+    def __init__(self, model: SubwordModel) -> None:
+        self.model = model
+
+    @classmethod
+    def fit(cls, options: ModelOptions, sentences: Sequence[Sequence[str]]) -> Self:
+        return cls(SubwordModel.train(sentences, options.spm_vocab_size))
+
+    @classmethod
+    def load(cls, options: ModelOptions, files: Mapping[str, bytes]) -> Self:
+        try:
+            return cls(SubwordModel(files[SUBWORDS_FILE]))
+        except RuntimeError as error:
+            raise EncoderStateError(SUBWORDS_FILE, f"not a usable sentencepiece model ({error})") from None
+
+    def save(self) -> dict[str, bytes]:
+        return {SUBWORDS_FILE: self.model.model_proto}
+
+    def __len__(self) -> int:
+        return len(self.model)
+
+    def encode(self, token: str) -> tuple[int, ...]:
+        return self.model.encode(token)
+
+    @classmethod
+    def dim(cls, options: ModelOptions) -> int:
+        return options.spm_dim

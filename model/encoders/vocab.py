@@ -6,14 +6,22 @@ so the model has learned what to do with them by the time a new city name arrive
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Self
 
+from slotfill.model.encoders.base import PAD, EncoderStateError, IdEncoder
 from slotfill.model.tokenize import normalize
 
-PAD = 0
-OTHER = 1
+if TYPE_CHECKING:
+    from torch import nn
+
+    from slotfill.model.config import ModelOptions
+
+OTHER = PAD + 1  # the id of every word not in the vocabulary; words take the ids after it
+VOCAB_FILE = "vocab.json"
 _DIGIT = re.compile(r"\d")
 
 
@@ -54,7 +62,62 @@ class Vocabulary:
         >>> Vocabulary(["taipei"]).encode(["Taipei", "Tainan"])
         [2, 1]
         """
-        return [self._index.get(word_key(word), OTHER) for word in words]
+        return [self.word_id(word) for word in words]
+
+    def word_id(self, word: str) -> int:
+        """The id of one word, "other" when it is not in the vocabulary."""
+        return self._index.get(word_key(word), OTHER)
 
     def to_json(self) -> list[str]:
         return list(self.words)
+
+
+class WordEncoder(IdEncoder):
+    """The ``word`` encoder: a vocabulary of the training words, kept in ``vocab.json``."""
+
+    name = "word"
+    summary = '1-of-N with an "other" id'
+    files = (VOCAB_FILE,)
+    size_key = "vocab_size"
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+
+    @classmethod
+    def fit(cls, options: ModelOptions, sentences: Sequence[Sequence[str]]) -> Self:
+        return cls(Vocabulary.build(sentences, options.word_min_freq))
+
+    @classmethod
+    def load(cls, options: ModelOptions, files: Mapping[str, bytes]) -> Self:
+        try:
+            words = json.loads(files[VOCAB_FILE].decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise EncoderStateError(VOCAB_FILE, f"not valid JSON ({error})") from None
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise EncoderStateError(VOCAB_FILE, "must be a JSON list of words")
+        try:
+            return cls(Vocabulary(words))
+        except ValueError as error:
+            raise EncoderStateError(VOCAB_FILE, str(error)) from None
+
+    def save(self) -> dict[str, bytes]:
+        text = json.dumps(self.vocab.to_json(), indent=2, ensure_ascii=False) + "\n"
+        return {VOCAB_FILE: text.encode("utf-8")}
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, token: str) -> int:
+        return self.vocab.word_id(token)
+
+    @classmethod
+    def dim(cls, options: ModelOptions) -> int:
+        return options.word_dim
+
+    @classmethod
+    def table(cls, options: ModelOptions, size: int) -> nn.Module:
+        """The word table, which in training reads ``word_dropout`` of the real words as "other",
+        so that the "other" row learns what to do with a word it has never seen."""
+        from slotfill.model.encoders.tables import DropoutEmbedding
+
+        return DropoutEmbedding(size, cls.dim(options), options.word_dropout, OTHER)

@@ -15,7 +15,7 @@ import ensembles
 
 from slotfill.model.batch import Featurizer
 from slotfill.model.config import ModelOptions
-from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.encoders.vocab import Vocabulary, WordEncoder
 from slotfill.model.ensemble import TaggerEnsemble
 from slotfill.model.predictor import Predictor
 from slotfill.model.tagger import SlotTagger
@@ -79,10 +79,13 @@ def test_the_table_scores_every_combination(runs: Path, capsys: pytest.CaptureFi
 def test_runs_of_other_settings_or_data_are_refused(runs: Path) -> None:
     first, second = (Predictor.load(runs / f"atis-single-seed{seed}", device="cpu") for seed in (1, 2))
     wider = second.config.replace(hidden_size=12)
-    other = Predictor(SlotTagger(wider, len(second.featurizer.vocab)), second.featurizer)
+    other = Predictor(SlotTagger(wider, second.featurizer.sizes), second.featurizer)
     with pytest.raises(SystemExit, match="settings or labels"):
         ensembles.join([first, other])
-    words = [*second.featurizer.vocab.words[:-1], "zanzibar"]  # as if trained on other data
-    moved = Predictor(second.model, Featurizer(second.config, Vocabulary(words), None))
+    word = second.featurizer.encoders["word"]
+    assert isinstance(word, WordEncoder)
+    words = [*word.vocab.words[:-1], "zanzibar"]  # as if trained on other data
+    encoders = [WordEncoder(Vocabulary(words)), second.featurizer.encoders["trigram"]]
+    moved = Predictor(second.model, Featurizer(second.config, encoders))
     with pytest.raises(SystemExit, match="vocabulary"):
         ensembles.join([first, moved])

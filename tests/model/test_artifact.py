@@ -15,8 +15,6 @@ from safetensors.torch import load_file
 
 from slotfill.model.artifact import (
     CONFIG,
-    SUBWORDS,
-    VOCAB,
     WEIGHTS,
     ArtifactError,
     load_artifact,
@@ -24,13 +22,22 @@ from slotfill.model.artifact import (
     sha256_file,
 )
 from slotfill.model.batch import Featurizer
-from slotfill.model.config import ModelConfig
-from slotfill.model.encoders.subword import SubwordModel
-from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.config import ModelConfig, ModelOptions
+from slotfill.model.encoders.subword import SUBWORDS_FILE as SUBWORDS
+from slotfill.model.encoders.subword import SubwordEncoder, SubwordModel
+from slotfill.model.encoders.trigram import TrigramEncoder
+from slotfill.model.encoders.vocab import VOCAB_FILE as VOCAB
 from slotfill.model.ensemble import TaggerEnsemble, member_config
 from slotfill.model.predictor import Predictor
 from slotfill.model.tagger import SlotTagger
+from slotfill.training.builder import build_model
+from slotfill.training.config import TrainConfig
+from slotfill.training.data import Example
+from slotfill.training.seeding import seed_everything
+from slotfill.training.trainer import fit
 
+CPU = torch.device("cpu")
+SENTENCES = [["Arrive", "TAIPEI", "on", "November", "2nd"], ["fly", "from", "NYC", "to", "LA", "at", "6:30"]]
 TEXTS = [
     "arrive taipei on november 2nd",
     "leave taipei on november 2nd",
@@ -77,7 +84,7 @@ def test_round_trip_gives_identical_predictions(
     original, copy = tiny_predictor.model.state_dict(), again.model.state_dict()
     assert original.keys() == copy.keys()
     assert all(torch.equal(original[k], copy[k]) for k in original)
-    assert again.featurizer.vocab.words == tiny_predictor.featurizer.vocab.words
+    assert again.featurizer.save() == tiny_predictor.featurizer.save()
     assert again.config == tiny_predictor.config
 
 
@@ -121,7 +128,7 @@ def test_weights_are_kept_in_the_configs_precision(tiny_predictor: Predictor, tm
     assert model.config.weights_dtype == "float16"
     save_artifact(tmp_path / "half", model, featurizer)
     assert {t.dtype for t in load_file(str(tmp_path / "half" / WEIGHTS)).values()} == {torch.float16}
-    wide = SlotTagger(model.config.replace(weights_dtype="float32"), len(featurizer.vocab))
+    wide = SlotTagger(model.config.replace(weights_dtype="float32"), featurizer.sizes)
     wide.load_state_dict(model.state_dict())
     save_artifact(tmp_path / "full", wide, featurizer)
     assert {t.dtype for t in load_file(str(tmp_path / "full" / WEIGHTS)).values()} == {torch.float32}
@@ -147,8 +154,8 @@ def test_an_ensemble_round_trip_gives_identical_predictions(
     single = tiny_predictor.model
     config = single.config.replace(members=2, slot_temperature=1.3)
     torch.manual_seed(1)
-    other = SlotTagger(member_config(config), len(tiny_predictor.featurizer.vocab))
-    first = SlotTagger(member_config(config), len(tiny_predictor.featurizer.vocab))
+    other = SlotTagger(member_config(config), tiny_predictor.featurizer.sizes)
+    first = SlotTagger(member_config(config), tiny_predictor.featurizer.sizes)
     first.load_state_dict(single.state_dict())
     ensemble = TaggerEnsemble(config, [first, other]).eval()
     save_artifact(tmp_path / "ensemble", ensemble, tiny_predictor.featurizer)
@@ -173,13 +180,13 @@ def test_round_trip_with_sentencepiece(tmp_path: Path) -> None:
     )
     subwords = SubwordModel.train(sentences, config.spm_vocab_size)
     torch.manual_seed(0)
-    model = SlotTagger(config, 2, len(subwords))
-    featurizer = Featurizer(config, Vocabulary([]), subwords)
+    featurizer = Featurizer(config, [TrigramEncoder(64), SubwordEncoder(subwords)])
+    model = SlotTagger(config, featurizer.sizes)
     save_artifact(tmp_path / "spm", model, featurizer)
     assert (tmp_path / "spm" / SUBWORDS).read_bytes() == subwords.model_proto
     before = Predictor(model, featurizer, torch.device("cpu"))
     after = Predictor.load(tmp_path / "spm", device="cpu")
-    assert after.featurizer.subwords is not None
+    assert after.featurizer.save() == {SUBWORDS: subwords.model_proto}
     assert readings(after) == readings(before)
     # The sentencepiece model is vouched for like the weights.
     (tmp_path / "spm" / SUBWORDS).write_bytes(subwords.model_proto + b"\0")
@@ -192,6 +199,30 @@ def test_round_trip_with_sentencepiece(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="sentencepiece") as caught:
         load_artifact(tmp_path / "spm")
     assert caught.value.path == tmp_path / "spm" / SUBWORDS
+
+
+def test_round_trip_with_word_shapes(
+    tiny_settings: ModelOptions, travel_data: tuple[list[Example], list[Example]], tmp_path: Path
+) -> None:
+    """The shape encoder has no file of its own: config.json's settings rebuild it."""
+    train, dev = travel_data
+    options = tiny_settings.replace(encoders=("word", "trigram", "shape"), shape_dim=4)
+    seed_everything(0)
+    model, featurizer = build_model(train, options)
+    fit(model, featurizer, train, dev, TrainConfig(epochs=3, batch_size=8, seed=0), CPU, progress=False)
+    save_artifact(tmp_path / "shape", model, featurizer)
+    before = Predictor(model, featurizer, CPU)
+    after = Predictor.load(tmp_path / "shape", device="cpu")
+    parsed_before, parsed_after = before.parse_batch(TEXTS), after.parse_batch(TEXTS)
+    assert [(p.tags, p.intent, p.slots) for p in parsed_after] == [
+        (p.tags, p.intent, p.slots) for p in parsed_before
+    ]
+    for loaded, in_memory in zip(after.tag(SENTENCES), before.tag(SENTENCES), strict=True):
+        assert loaded.confidences == pytest.approx(in_memory.confidences, rel=1e-6)
+    assert after.config.encoders == ("word", "trigram", "shape") and after.config.shape_dim == 4
+    assert sorted(p.name for p in (tmp_path / "shape").iterdir()) == [CONFIG, WEIGHTS, VOCAB]
+    shapes = load_file(str(tmp_path / "shape" / WEIGHTS))["embedder.shape.weight"]
+    assert torch.count_nonzero(shapes) > 0  # trained: the shapes of the training words moved
 
 
 def _flip_a_byte(folder: Path) -> None:
@@ -225,6 +256,11 @@ def _tamper_vocab(folder: Path) -> None:
 
 def _vocab_not_a_list(folder: Path) -> None:
     (folder / VOCAB).write_text('{"taipei": 2}', encoding="utf-8")
+    redigest(folder, VOCAB)
+
+
+def _vocab_not_json(folder: Path) -> None:
+    (folder / VOCAB).write_text('["taipei"', encoding="utf-8")
     redigest(folder, VOCAB)
 
 
@@ -280,6 +316,7 @@ REFUSALS: list[tuple[str, Callable[[Path], object], str, str]] = [
     ("tampered vocab", _tamper_vocab, VOCAB, "SHA-256"),
     ("missing vocab", lambda f: (f / VOCAB).unlink(), VOCAB, "missing"),
     ("vocab not a list", _vocab_not_a_list, VOCAB, "list of words"),
+    ("vocab not JSON", _vocab_not_json, VOCAB, "not valid JSON"),
     ("wrong hidden size", _set_model("hidden_size", 8), WEIGHTS, "do not fit"),
     ("wrong cell", _set_model("cell", "gru"), WEIGHTS, "do not fit"),
     (

@@ -7,13 +7,15 @@ import torch
 
 from slotfill.model.batch import Featurizer, collate
 from slotfill.model.config import ModelConfig
-from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.encoders.trigram import TrigramEncoder
+from slotfill.model.encoders.vocab import Vocabulary, WordEncoder
 from slotfill.model.ensemble import TaggerEnsemble, build_tagger, member_config
 from slotfill.model.tagger import SlotTagger
 
 TAGS = ("O", "B-dest", "I-dest", "B-time", "I-time")
 INTENTS = ("airfare", "flight", "flight#airfare")
 SENTENCES = [["arrive", "taipei", "on", "november", "2nd"], ["fly", "to", "new", "york"], ["fares"]]
+SIZES = {"word": 20, "trigram": 64}  # ids per encoder
 
 
 def _config(**changes: object) -> ModelConfig:
@@ -27,7 +29,7 @@ def _members(config: ModelConfig, seeds: tuple[int, ...] = (1, 2)) -> list[SlotT
     members = []
     for seed in seeds:
         torch.manual_seed(seed)
-        member = SlotTagger(member_config(config), vocab_size=20)
+        member = SlotTagger(member_config(config), SIZES)
         with torch.no_grad():  # CRF tables start at zero: make them differ between members
             for table in (member.crf.transitions, member.crf.start, member.crf.end):  # type: ignore[union-attr]
                 table.normal_()
@@ -36,7 +38,8 @@ def _members(config: ModelConfig, seeds: tuple[int, ...] = (1, 2)) -> list[SlotT
 
 
 def _batch(config: ModelConfig) -> tuple[Featurizer, object]:
-    featurizer = Featurizer(config, Vocabulary(["arrive", "taipei", "on", "fly", "to"]), None)
+    words = Vocabulary(["arrive", "taipei", "on", "fly", "to"])
+    featurizer = Featurizer(config, [WordEncoder(words), TrigramEncoder(config.trigram_buckets)])
     return featurizer, collate([featurizer.featurize(s) for s in SENTENCES])
 
 
@@ -97,7 +100,7 @@ def test_the_best_path_has_the_best_mean_path_score_over_the_members() -> None:
 def test_identical_members_answer_as_one_of_them() -> None:
     config = _config(members=2)
     (member,) = _members(config, seeds=(3,))
-    twin = SlotTagger(member_config(config), vocab_size=20).eval()
+    twin = SlotTagger(member_config(config), SIZES).eval()
     twin.load_state_dict(member.state_dict())
     ensemble = TaggerEnsemble(config, [member, twin]).eval()
     _, batch = _batch(config)
@@ -112,8 +115,8 @@ def test_identical_members_answer_as_one_of_them() -> None:
 
 
 def test_build_tagger_makes_one_network_or_an_ensemble() -> None:
-    assert type(build_tagger(_config(), vocab_size=20)) is SlotTagger
-    ensemble = build_tagger(_config(members=3), vocab_size=20)
+    assert type(build_tagger(_config(), SIZES)) is SlotTagger
+    ensemble = build_tagger(_config(members=3), SIZES)
     assert isinstance(ensemble, TaggerEnsemble)
     assert len(ensemble.members) == 3
     assert all(m.config == member_config(_config(members=3)) for m in ensemble.members)  # type: ignore[attr-defined]
@@ -129,16 +132,16 @@ def test_mismatched_members_are_refused() -> None:
     config = _config(members=2)
     with pytest.raises(ValueError, match="needs as many networks"):
         TaggerEnsemble(config, _members(config, seeds=(1,)))
-    other = SlotTagger(member_config(_config(hidden_size=12)), vocab_size=20)
+    other = SlotTagger(member_config(_config(hidden_size=12)), SIZES)
     with pytest.raises(ValueError, match="member 1's settings or labels differ"):
         TaggerEnsemble(config, [_members(config, seeds=(1,))[0], other])
     with pytest.raises(ValueError, match="one network"):
-        SlotTagger(config, vocab_size=20)
+        SlotTagger(config, SIZES)
 
 
 def test_an_ensemble_without_crf_averages_emissions_only() -> None:
     config = _config(members=2, crf=False)
-    members = [SlotTagger(member_config(config), vocab_size=20).eval() for _ in range(2)]
+    members = [SlotTagger(member_config(config), SIZES).eval() for _ in range(2)]
     ensemble = TaggerEnsemble(config, members).eval()
     assert ensemble.crf is None
     _, batch = _batch(config)
@@ -157,7 +160,7 @@ def test_round_to_storage_keeps_float16_values_and_is_idempotent() -> None:
     before = {k: v.clone() for k, v in ensemble.state_dict().items()}
     ensemble.round_to_storage()
     assert all(torch.equal(before[k], v) for k, v in ensemble.state_dict().items())
-    kept = SlotTagger(member_config(_config(weights_dtype="float32")), vocab_size=20)
+    kept = SlotTagger(member_config(_config(weights_dtype="float32")), SIZES)
     original = {k: v.clone() for k, v in kept.state_dict().items()}
     kept.round_to_storage()
     assert all(torch.equal(original[k], v) for k, v in kept.state_dict().items())

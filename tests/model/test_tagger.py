@@ -11,7 +11,8 @@ from torch.nn import functional as F
 
 from slotfill.model.batch import Batch, Featurizer, collate
 from slotfill.model.config import CELLS, Cell, ModelConfig, ModelOptions
-from slotfill.model.encoders.vocab import Vocabulary
+from slotfill.model.encoders.trigram import TrigramEncoder
+from slotfill.model.encoders.vocab import Vocabulary, WordEncoder
 from slotfill.model.predictor import Predictor
 from slotfill.model.tagger import SlotTagger
 from slotfill.training.builder import build_model
@@ -40,16 +41,20 @@ def build(**settings: Any) -> tuple[SlotTagger, Batch, torch.Tensor, torch.Tenso
         "word_dropout": 0.0,
     }
     config = ModelConfig(**(base | settings))
-    vocab = Vocabulary.build(SENTENCES)
+    featurizer = _featurizer(config)
     torch.manual_seed(0)
-    model = SlotTagger(config, len(vocab))
-    featurizer = Featurizer(config, vocab, None)
+    model = SlotTagger(config, featurizer.sizes)
     batch = collate([featurizer.featurize(s) for s in SENTENCES])
     tags = torch.full(batch.mask.shape, TAGS.index("B-time"), dtype=torch.long)
     for row, gold in enumerate(GOLD):
         tags[row, : len(gold)] = torch.tensor([TAGS.index(t) for t in gold])
     intents = torch.tensor([config.intents.index(i) for i in GOLD_INTENTS]) if config.intents else None
     return model, batch, tags, intents if intents is not None else torch.empty(0)
+
+
+def _featurizer(config: ModelConfig) -> Featurizer:
+    encoders = [WordEncoder(Vocabulary.build(SENTENCES)), TrigramEncoder(config.trigram_buckets)]
+    return Featurizer(config, encoders)
 
 
 def test_forward_without_labels_has_no_loss() -> None:
@@ -143,7 +148,7 @@ def test_intent_ignores_padding() -> None:
     model, batch, _, _ = build()
     model.eval()
     logits = model(batch).intent_logits
-    featurizer = Featurizer(model.config, Vocabulary.build(SENTENCES), None)
+    featurizer = _featurizer(model.config)
     alone = model(collate([featurizer.featurize(SENTENCES[2])])).intent_logits
     assert logits is not None
     assert alone is not None

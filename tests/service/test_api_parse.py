@@ -99,7 +99,7 @@ def test_an_ensemble_is_served_like_one_network(make_app: AppFactory, tiny_predi
     members = []
     for seed in (0, 1):
         torch.manual_seed(seed)
-        member = SlotTagger(member_config(config), len(tiny_predictor.featurizer.vocab))
+        member = SlotTagger(member_config(config), tiny_predictor.featurizer.sizes)
         member.load_state_dict(tiny_predictor.model.state_dict())
         with torch.no_grad():
             member.slot_head.bias.add_(torch.randn_like(member.slot_head.bias) * 0.1)

@@ -32,7 +32,7 @@ def _swapper(rate: float, seed: int = 0, by_intent: bool = True) -> SlotSwapper:
 
 
 def _tokens_by_feature(features: Features) -> list[tuple[int, tuple[int, ...]]]:
-    return list(zip(features.word_ids, features.bags["trigram"], strict=True))
+    return list(zip(features.ids["word"], features.bags["trigram"], strict=True))
 
 
 def _token_table() -> dict[tuple[int, tuple[int, ...]], tuple[str, str]]:

@@ -58,8 +58,8 @@ def test_build_model_sizes_the_tagger_for_the_data(travel_data: tuple[list[Examp
     assert model.config.intents == ("airfare", "flight")
     assert (model.config.hidden_size, model.config.word_dim) == (8, 8)
     words = {token for example in train for token in example.tokens}
-    assert len(featurizer.vocab) == len(words) + 2  # + padding and "other"
-    assert featurizer.subwords is None
+    assert featurizer.sizes == {"word": len(words) + 2, "trigram": SMALL.trigram_buckets}  # + pad, other
+    assert model.embedder.table("word").get_parameter("weight").shape[0] == len(words) + 2
 
 
 def test_build_model_trains_a_subword_model_only_for_spm(
@@ -69,9 +69,9 @@ def test_build_model_trains_a_subword_model_only_for_spm(
     _, featurizer = build_model(
         train, SMALL.model_copy(update={"encoders": ("word", "spm"), "spm_vocab_size": 60})
     )
-    assert featurizer.subwords is not None
-    assert 0 < len(featurizer.subwords) <= 60
+    assert 0 < featurizer.sizes["spm"] <= 60
     assert featurizer.featurize(["taipei"]).bags.keys() == {"spm"}
+    assert featurizer.save().keys() == {"vocab.json", "spm.model"}
 
 
 def test_build_model_refuses_bad_settings_naming_them() -> None:

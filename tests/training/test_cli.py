@@ -225,13 +225,25 @@ def test_train_with_sentencepiece_writes_and_uses_spm_model(
     assert config["model"]["encoders"] == ["word", "trigram", "spm"]
     assert "spm.model" in config["files"] and config["subword_size"] > 0
     predictor = Predictor.load(folder, device="cpu")
-    assert predictor.featurizer.subwords is not None
-    assert predictor.featurizer.subwords.model_proto == (folder / "spm.model").read_bytes()
+    assert predictor.featurizer.save()["spm.model"] == (folder / "spm.model").read_bytes()
     assert "spm" in predictor.featurizer.featurize(["taipei"]).bags
     outcome = cli(capsys, "evaluate", folder, "--data", datasets.by_format["jsonl"])
     assert outcome.code == 0
     (folder / "spm.model").unlink()
     assert_error(cli(capsys, "evaluate", folder, "--data", datasets.by_format["jsonl"]), 1, "spm.model")
+
+
+def test_train_with_word_shapes(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("--encoders", "word,trigram,shape", "--shape-dim", "4")
+    folder = train(datasets.by_format["jsonl"], tmp_path / "shape", *argv)
+    config = read_json(folder / "config.json")
+    assert config["model"]["encoders"] == ["word", "trigram", "shape"] and config["model"]["shape_dim"] == 4
+    assert set(config["files"]) == {"model.safetensors", "vocab.json"}  # a shape needs no file
+    texts = ["arrive Taipei on November 2nd", "fly from NYC to LA"]
+    assert len(_check_parses(cli(capsys, "predict", folder, *texts).out, texts)) == 2
+    assert cli(capsys, "evaluate", folder, "--data", datasets.by_format["jsonl"]).code == 0
 
 
 def test_intent_token_votes_trains_and_saves_a_head_with_the_vote_layer(
@@ -727,9 +739,9 @@ def test_a_format_the_folder_does_not_hold(
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("word,bert", "--encoders.1: Input should be 'word', 'trigram' or 'spm', got 'bert'"),
-        (",", "--encoders.0: Input should be 'word', 'trigram' or 'spm', got ''"),
-        ("Word", "--encoders.0: Input should be 'word', 'trigram' or 'spm', got 'Word'"),
+        ("word,bert", "--encoders.1: Input should be 'word', 'trigram', 'spm' or 'shape', got 'bert'"),
+        (",", "--encoders.0: Input should be 'word', 'trigram', 'spm' or 'shape', got ''"),
+        ("Word", "--encoders.0: Input should be 'word', 'trigram', 'spm' or 'shape', got 'Word'"),
     ],
 )
 def test_bad_encoders_are_a_usage_error(

@@ -9,13 +9,18 @@ from typing import Any
 
 import pytest
 
+from slotfill.model.batch import Featurizer
 from slotfill.model.config import ModelOptions
+from slotfill.model.prediction import Tagging
 from slotfill.model.predictor import Predictor
+from slotfill.model.tagger import Tagger
+from slotfill.training import pipeline
 from slotfill.training.config import TrainConfig
 from slotfill.training.data import DataError, Example
 from slotfill.training.formats import write_split
 from slotfill.training.labelmap import LabelMap
 from slotfill.training.pipeline import CURVES_FILE, LOG_FILE, Corpus, load_corpus, train_model
+from slotfill.training.trainer import evaluate_examples
 
 SMALL = ModelOptions(word_dim=8, trigram_dim=8, hidden_size=8, trigram_buckets=256)
 FORMATS = ("jointbert", "conll", "jsonl")
@@ -183,3 +188,37 @@ def test_an_ensembles_log_marks_each_members_epochs(ensemble: tuple[Path, dict[s
         assert epochs == list(range(1, member["epochs_run"] + 1))
     assert len(lines) == sum(m["epochs_run"] for m in metrics["members"])
     assert (out / CURVES_FILE).read_bytes().startswith(PNG_MAGIC)
+
+
+def _cased(example: Example) -> Example:
+    """The utterance as a user might type it: slot words capitalised."""
+    pairs = zip(example.tokens, example.tags, strict=True)
+    return replace(example, tokens=tuple(t if tag == "O" else t.capitalize() for t, tag in pairs))
+
+
+def test_a_model_with_word_shapes_tags_the_same_after_loading(
+    full: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = load_corpus(full["jsonl"])
+    cased_train = [*corpus.train, *map(_cased, corpus.train)]
+    corpus = replace(corpus, train=cased_train, dev=list(map(_cased, corpus.dev)))
+    sentences = [list(e.tokens) for e in corpus.dev] + [["fly", "from", "NYC", "to", "LA", "at", "6:30"]]
+    real_save = pipeline.save_artifact
+    before: list[Tagging] = []
+
+    def save_and_note(folder: Path, model: Tagger, featurizer: Featurizer, **kwargs: Any) -> None:
+        before.extend(Predictor(model, featurizer).tag(sentences))  # the model in memory, as saved
+        real_save(folder, model, featurizer, **kwargs)
+
+    monkeypatch.setattr(pipeline, "save_artifact", save_and_note)
+    options = SMALL.replace(encoders=("word", "trigram", "shape"))
+    config = TrainConfig(epochs=3, batch_size=8, seed=5, members=1, device="cpu")
+    metrics = train_model(corpus, tmp_path / "model", options, config, progress=False)
+    after = Predictor.load(tmp_path / "model", device="cpu")
+    assert after.config.encoders == ("word", "trigram", "shape")
+    assert len(before) == len(sentences)
+    tagged = after.tag(sentences)
+    assert [t.tags for t in tagged] == [t.tags for t in before]
+    for loaded, in_memory in zip(tagged, before, strict=True):
+        assert loaded.confidences == pytest.approx(in_memory.confidences, rel=1e-6)
+    assert evaluate_examples(after, corpus.dev).to_dict() == metrics["dev"]

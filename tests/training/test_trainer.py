@@ -80,7 +80,7 @@ def test_encoded_batches_swap_slot_values_only_when_asked(travel_data: Data) -> 
     everything = list(range(len(train)))
     plain = _Encoded(model, featurizer, train)
     once, again = plain.batch(everything, CPU), plain.batch(everything, CPU)
-    assert torch.equal(once[0].word_ids, again[0].word_ids) and torch.equal(once[1], again[1])
+    assert torch.equal(once[0].ids["word"], again[0].ids["word"]) and torch.equal(once[1], again[1])
     assert plain.new_epoch() == [len(e.tokens) for e in train]
     swapping = _Encoded(model, featurizer, train, slot_swap=1.0, seed=0)
     lengths = swapping.new_epoch()
@@ -88,7 +88,7 @@ def test_encoded_batches_swap_slot_values_only_when_asked(travel_data: Data) -> 
     assert first[0].lengths.tolist() == lengths  # the lengths batches are bucketed by
     swapping.new_epoch()
     second = swapping.batch(everything, CPU)
-    assert not torch.equal(first[0].word_ids, second[0].word_ids)  # new values every epoch
+    assert not torch.equal(first[0].ids["word"], second[0].ids["word"])  # new values every epoch
     assert first[2] is not None and once[2] is not None
     assert torch.equal(first[2], once[2])  # an utterance keeps its intent
     # Each span is swapped for one span of the same slot: per utterance, the same slots in order.
