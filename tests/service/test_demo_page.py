@@ -43,7 +43,8 @@ CHROMIUM_ARGS = [
 REQUIRE_BROWSER = os.environ.get("CI_REQUIRE_BROWSER") == "1"
 API_KEY = "demo-secret"
 SENTENCE = "arrive taipei on november 2nd"
-SENTENCE_SLOTS = [("dest", "taipei"), ("time", "november 2nd")]  # what the tiny model finds
+# What the tiny model finds (tests/model/test_predictor.py checks it is sure of these tags).
+SENTENCE_SLOTS = [("dest", "taipei"), ("time", "november 2nd")]
 EXTERNAL = re.compile(r"https?:|(?:src|href|action)\s*=\s*[\"']?//|url\(|@import", re.IGNORECASE)
 
 
@@ -233,14 +234,15 @@ def test_slots_are_highlighted_in_place_with_label_and_confidence(page: Page) ->
 
 @pytest.mark.parametrize("text", ["😀 " + SENTENCE, "🛫✈️ " + SENTENCE, "fly 👍🏽 " + SENTENCE])
 def test_offsets_count_code_points_not_utf16_units(page: Page, server: Server, text: str) -> None:
-    # The labels are the model's business (an emoji is context too); what the page must get right
-    # is where the API's code-point offsets fall in JavaScript's UTF-16 string.
+    # The labels and spans are the model's business (an emoji is context too, and the tiny model
+    # is less sure of its tags after one): what the page must get right is where the API's
+    # code-point offsets fall in JavaScript's UTF-16 string, for whatever slots it found.
     headers = {"Authorization": f"Bearer {API_KEY}"}
     answer = httpx.post(f"{server.url}/v1/parse", json={"text": text}, headers=headers, timeout=10).json()
     submit(page, text)
     found = [(label, value) for label, value, _ in slots(page)]
     assert found == [(slot["slot"], text[slot["start"] : slot["end"]]) for slot in answer["slots"]]
-    assert [value for _, value in found] == [value for _, value in SENTENCE_SLOTS]
+    assert found, "no slot after the emoji: nothing whose place could be wrong"
     assert shown_text(page) == text
 
 
