@@ -23,6 +23,14 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the default model (a minute and more to train) is slow, marked or not:
+    one missed mark would cost the quick loop (``-m "not slow"``) that minute."""
+    for item in items:
+        if "default_model_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 TINY_SETTINGS = ModelOptions(word_dim=16, trigram_dim=16, hidden_size=16, trigram_buckets=512)
 # No slot swap: 32 utterances of 8 cities gain nothing from it. The model is trained during the
 # run, so it carries the machine's rounding: tests assert its exact tags only on sentences it is

@@ -110,7 +110,7 @@ def test_page_is_not_part_of_the_api_schema(client: TestClient) -> None:
     assert "/" not in paths and not any(path.startswith("/demo") for path in paths)
 
 
-# --- in a real browser ---------------------------------------------------------------------------
+# --- in a real browser (slow: a Chromium and a live server) -------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +215,7 @@ def background(page: Page, label: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", css)[:3])
 
 
+@pytest.mark.slow
 def test_slots_are_highlighted_in_place_with_label_and_confidence(page: Page) -> None:
     submit(page, SENTENCE)
     found = slots(page)
@@ -232,6 +233,7 @@ def test_slots_are_highlighted_in_place_with_label_and_confidence(page: Page) ->
     assert background(page, "dest") == dest
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["😀 " + SENTENCE, "🛫✈️ " + SENTENCE, "fly 👍🏽 " + SENTENCE])
 def test_offsets_count_code_points_not_utf16_units(page: Page, server: Server, text: str) -> None:
     # The labels and spans are the model's business (an emoji is context too, and the tiny model
@@ -246,6 +248,7 @@ def test_offsets_count_code_points_not_utf16_units(page: Page, server: Server, t
     assert shown_text(page) == text
 
 
+@pytest.mark.slow
 def test_user_text_is_never_markup(page: Page) -> None:
     text = '<img src=x onerror="document.title=1"> arrive taipei <b>on</b> november 2nd'
     submit(page, text)
@@ -254,6 +257,7 @@ def test_user_text_is_never_markup(page: Page) -> None:
     assert page.title() == "slotfill demo"
 
 
+@pytest.mark.slow
 def test_api_errors_show_the_api_message(page: Page, server: Server) -> None:
     headers = {"Authorization": f"Bearer {API_KEY}"}
     for text in ("", "   ", "x" * 1001):
@@ -267,6 +271,7 @@ def test_api_errors_show_the_api_message(page: Page, server: Server) -> None:
     assert page.is_hidden("#error")
 
 
+@pytest.mark.slow
 def test_network_failure_shows_a_message(page: Page) -> None:
     page.route("**/v1/parse", lambda route: route.abort())
     page.fill("#text", SENTENCE)
@@ -275,6 +280,7 @@ def test_network_failure_shows_a_message(page: Page) -> None:
     assert page.inner_text("#error").startswith("Could not reach the service")
 
 
+@pytest.mark.slow
 def test_api_key_is_asked_for_after_a_401_and_sent_as_bearer(page_without_key: Page) -> None:
     page = page_without_key
     assert page.is_hidden("#key-row")
@@ -302,6 +308,7 @@ def count_near(image: Image.Image, colour: tuple[int, ...], tolerance: int = 3) 
     )
 
 
+@pytest.mark.slow
 def test_screenshot_shows_the_highlight_colours(page: Page, tmp_path: Path) -> None:
     before = page.locator("#result").screenshot(path=tmp_path / "before.png")
     submit(page, SENTENCE)

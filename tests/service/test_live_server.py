@@ -19,7 +19,7 @@ import pytest
 
 from tests.service.live import Server, start_server
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGTERM")
+pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="uses SIGTERM"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -338,6 +338,7 @@ def start_slotfill(*argv: str) -> subprocess.Popen[str]:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_the_best_epoch_so_far_and_exits_130(datasets: Datasets, tmp_path: Path) -> None:
     """A real SIGINT to a real ``slotfill train``: an hour of training is not lost to one keypress."""
     out = tmp_path / "stopped"
@@ -388,6 +389,7 @@ def _start_parallel_ensemble(data: Path, out: Path, members: int = 2) -> subproc
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("members", [2, 3])
 def test_ctrl_c_stops_members_training_in_parallel_and_keeps_them(
     members: int, datasets: Datasets, tmp_path: Path
@@ -408,6 +410,7 @@ def test_ctrl_c_stops_members_training_in_parallel_and_keeps_them(
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="finds worker processes in /proc")
+@pytest.mark.slow
 def test_members_stop_when_their_training_process_is_killed(datasets: Datasets, tmp_path: Path) -> None:
     process = _start_parallel_ensemble(datasets.by_format["jointbert"], tmp_path / "killed")
     workers = [
@@ -916,6 +919,7 @@ def test_build_default_refuses_a_file_for_a_folder(
     assert err.startswith("slotfill: error:") and "a-file" in err and "not a folder" in err
 
 
+@pytest.mark.slow
 def test_build_default_leaves_a_usable_model_alone(
     default_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
