@@ -62,10 +62,11 @@ class RecurrentEncoder(nn.Module):
         """(B, T, input) -> (B, T, output_dim); positions past a length are zeros.
 
         At inference a batch without padding (one utterance, as a chatbot sends) skips packing:
-        the same outputs, bit for bit, without the cost of packing and unpacking, which at one
-        short utterance is a noticeable share of the LSTM's own time. Training always packs: there
-        the weight gradients would be summed in another order, and a seed would no longer give
-        the recorded metrics.
+        the same outputs (to rounding: an unpacked LSTM runs through oneDNN, a packed one through
+        torch's own loop) without the cost of packing and unpacking, which at one short utterance
+        is a noticeable share of the LSTM's own time. Training always packs: there the weight
+        gradients would be summed in another order, and a seed would no longer give the recorded
+        metrics.
         """
         if not torch.is_grad_enabled() and bool((lengths == inputs.shape[1]).all()):
             unpacked: torch.Tensor = self.rnn(inputs)[0]

@@ -9,12 +9,15 @@ confidences. With a CRF the whole path score is divided (emissions, transition, 
 scores); without one, each token's softmax.
 
 The NLL is convex in 1/T, so a golden-section search over log T finds its minimum, kept within
-``BOUNDS``. When every dev answer is right the NLL falls forever as T shrinks and says nothing
-about calibration, and a small dev set says little: the temperature then stays 1.
+``BOUNDS``. It is evaluated in float64 on the CPU: the curve is flat near its bottom, where the
+rounding of a float32 sum (which differs with the machine's BLAS and vector kernels) moved the
+fitted T in its third digit. When every dev answer is right the NLL falls forever as T shrinks
+and says nothing about calibration, and a small dev set says little: the temperature then stays 1.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -110,15 +113,27 @@ def _score(model: Tagger, featurizer: Featurizer, dev: Sequence[Example], device
     )
 
 
-def _slot_nll(model: Tagger, scored: _Scored, temperature: float) -> float:
-    total = 0.0
-    with torch.no_grad():
-        for emissions, mask, tags in zip(scored.emissions, scored.masks, scored.tags, strict=True):
-            if model.crf is not None:
-                total += float(model.crf.nll(emissions, tags, mask, temperature).sum())
-            else:
-                total += float(F.cross_entropy(emissions[mask] / temperature, tags[mask], reduction="sum"))
-    return total
+def _slot_nll(model: Tagger, scored: _Scored) -> Callable[[float], float]:
+    """Dev's slot NLL as a function of the temperature, in float64 on the CPU (see the module doc)."""
+    cpu = torch.device("cpu")
+    crf = copy.deepcopy(model.crf).to(cpu, torch.float64) if model.crf is not None else None
+    batches = [
+        (emissions.to(cpu, torch.float64), mask.cpu(), tags.cpu())
+        for emissions, mask, tags in zip(scored.emissions, scored.masks, scored.tags, strict=True)
+    ]
+
+    def nll(temperature: float) -> float:
+        total = 0.0
+        with torch.no_grad():
+            for emissions, mask, tags in batches:
+                if crf is not None:
+                    total += float(crf.nll(emissions, tags, mask, temperature).sum())
+                else:
+                    scores = emissions[mask] / temperature
+                    total += float(F.cross_entropy(scores, tags[mask], reduction="sum"))
+        return total
+
+    return nll
 
 
 def _slots_all_right(model: Tagger, scored: _Scored) -> bool:
@@ -134,6 +149,7 @@ def intent_temperature(logits: torch.Tensor, gold: torch.Tensor) -> float:
     """The temperature that minimises the NLL of the ``gold`` intent ids under ``logits`` (N, I)."""
     if not len(gold) or bool((logits.argmax(1) == gold).all()):
         return 1.0
+    logits, gold = logits.to("cpu", torch.float64), gold.cpu()  # float64: see the module doc
     return golden_minimum(lambda t: float(F.cross_entropy(logits / t, gold, reduction="sum")), *BOUNDS)
 
 
@@ -152,7 +168,7 @@ def fit_temperatures(
     scored = _score(model, featurizer, dev, device)
     slot = 1.0
     if scored.utterances >= minimum and not _slots_all_right(model, scored):
-        slot = golden_minimum(lambda t: _slot_nll(model, scored, t), *BOUNDS)
+        slot = golden_minimum(_slot_nll(model, scored), *BOUNDS)
     intent = 1.0
     logits, gold = scored.intent_logits, scored.intents
     if logits is not None and gold is not None and len(gold) >= minimum:

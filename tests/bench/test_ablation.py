@@ -72,6 +72,7 @@ def test_a_share_that_leaves_nothing_is_refused(tmp_path: Path, travel_data: Dat
         ablation.make_fold(_dataset(tmp_path / "data", travel_data), tmp_path / "fold", 0.01, 2026)
 
 
+@pytest.mark.slow
 def test_a_run_trains_for_real_reports_dev_and_held_out_and_is_not_repeated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, travel_data: Data, tiny_settings: ModelOptions
 ) -> None:

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ATIS = ROOT.parent / "shared" / "datasets" / "atis"
 SCRIPT = ROOT / "bench" / "default_model.py"
 
+pytestmark = pytest.mark.slow  # trains the default model (a minute and more)
+
 
 @pytest.fixture(scope="module")
 def table(default_model_dir: Path) -> str:
@@ -52,7 +54,9 @@ def test_the_table_has_every_row(table: str) -> None:
 
 
 def test_the_default_model_clears_85_f1_on_atis(table: str) -> None:
-    """The issue's aim (>= 85) on ATIS test with labels collapsed to the three slots; training is
-    deterministic on the CPU, so this is a regression guard, not a flaky timing."""
+    """The issue's aim (>= 85) on ATIS test with labels collapsed to the three slots: a regression
+    guard, not a timing. Training is deterministic on one machine, but another machine's kernels
+    round differently and train a slightly different model (as another seed would): the guard
+    holds while the recipe keeps its margin over the aim (87.47 here, BENCHMARKS.md)."""
     assert _f1(table, "ATIS test, 3 slots") >= 85.0
     assert _f1(table, "ATIS test, adjacent place pieces") >= _f1(table, "ATIS test, 3 slots")

@@ -42,6 +42,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     return done, out
 
 
+@pytest.mark.slow
 def test_quick_run_prints_a_full_row_per_system(
     quick_run: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
@@ -57,6 +58,7 @@ def test_quick_run_prints_a_full_row_per_system(
         assert "×)" in row[5], row
 
 
+@pytest.mark.slow
 def test_quick_run_records_every_figure(quick_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     _, out = quick_run
     results: list[dict[str, Any]] = json.loads((out / "results.json").read_text())

@@ -51,6 +51,7 @@ def results(quick_run: tuple[subprocess.CompletedProcess[str], Path]) -> dict[st
     return loaded
 
 
+@pytest.mark.slow
 def test_every_scenario_served_requests(results: dict[str, Any]) -> None:
     scenarios = results["scenarios"]
     assert set(scenarios) == set(SCENARIOS)
@@ -69,6 +70,7 @@ def test_every_scenario_served_requests(results: dict[str, Any]) -> None:
     assert scenarios["c32_no_batching"]["server"]["mean_batch"] == 1  # and off does not
 
 
+@pytest.mark.slow
 def test_workers_scenario_counts_every_process(results: dict[str, Any]) -> None:
     assert results["settings"]["workers"] == WORKERS
     workers = results["scenarios"]["c32_workers"]
@@ -88,6 +90,7 @@ def test_workers_scenario_counts_every_process(results: dict[str, Any]) -> None:
         assert results["scenarios"][name]["processes"] == 1, name  # one worker: uvicorn runs in-process
 
 
+@pytest.mark.slow
 def test_overload_answers_only_200_or_503(results: dict[str, Any]) -> None:
     overload = results["scenarios"]["overload"]
     assert overload["concurrency"] > results["settings"]["overload_queue_limit"]
@@ -96,6 +99,7 @@ def test_overload_answers_only_200_or_503(results: dict[str, Any]) -> None:
     assert overload["statuses"].get("200", 0) > 0
 
 
+@pytest.mark.slow
 def test_predictor_and_generator_ceiling_are_reported(results: dict[str, Any]) -> None:
     predictor = results["predictor"]
     assert predictor["torch_threads"] >= 1 and 0 < predictor["p50_ms"] <= predictor["p99_ms"]
@@ -103,6 +107,7 @@ def test_predictor_and_generator_ceiling_are_reported(results: dict[str, Any]) -
     assert results["ceiling"]["requests"] > 0 and not results["ceiling"]["errors"]
 
 
+@pytest.mark.slow
 def test_report_names_every_target(quick_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     done, _ = quick_run
     assert "| c=32, batching off (`BATCH_MAX_SIZE=1`) |" in done.stdout

@@ -103,7 +103,9 @@ def test_longer_padded_neighbour_changes_nothing(cell: Cell) -> None:
     inputs, _ = _padded_inputs(1)
     alone = encoder(inputs[:1, :2], torch.tensor([2]))
     with_neighbour = encoder(inputs[:2], torch.tensor([2, 5]))
-    torch.testing.assert_close(with_neighbour[0, :2], alone[0], atol=1e-6, rtol=0)
+    # A batch of one and of two are different matrix products, which a BLAS may round differently
+    # (up to 9e-8 here); padding read into the state moves the outputs by 1e-2 or more.
+    torch.testing.assert_close(with_neighbour[0, :2], alone[0], atol=1e-5, rtol=0)
     # The backward direction must start at the real last token, not at the padding.
     assert torch.count_nonzero(with_neighbour[0, 2:]) == 0
 
@@ -117,12 +119,17 @@ def _packed(encoder: RecurrentEncoder, inputs: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("bidirectional", [True, False])
-def test_inference_without_padding_skips_packing_bit_for_bit(cell: Cell, bidirectional: bool) -> None:
+def test_inference_without_padding_skips_packing_to_the_same_outputs(cell: Cell, bidirectional: bool) -> None:
+    """Equal to rounding. Unpacked, torch runs an LSTM through oneDNN (``mkldnn_rnn_layer``) and
+    packed through its own cell loop: bit for bit the same on this machine under every kernel
+    variant tried, but two libraries that each pick their kernels by CPU promise no such thing. A
+    shortcut that got a direction, a layer or a length wrong is off by 1e-2 or more."""
     torch.manual_seed(2)
     encoder = RecurrentEncoder(cell, 64, 48, layers=2, bidirectional=bidirectional).eval()
     inputs = torch.randn(16, 11, 64)
     with torch.inference_mode():
-        assert torch.equal(encoder(inputs, torch.full((16,), 11)), _packed(encoder, inputs))
+        shortcut, packed = encoder(inputs, torch.full((16,), 11)), _packed(encoder, inputs)
+    torch.testing.assert_close(shortcut, packed, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("cell", CELLS)

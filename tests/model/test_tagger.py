@@ -152,7 +152,8 @@ def test_intent_ignores_padding() -> None:
     alone = model(collate([featurizer.featurize(SENTENCES[2])])).intent_logits
     assert logits is not None
     assert alone is not None
-    torch.testing.assert_close(logits[2], alone[0], atol=1e-6, rtol=0)
+    # Batches of three and of one round differently (up to 3e-8 here); padding pooled in: 1e-2.
+    torch.testing.assert_close(logits[2], alone[0], atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("crf", [True, False])

@@ -43,7 +43,8 @@ CHROMIUM_ARGS = [
 REQUIRE_BROWSER = os.environ.get("CI_REQUIRE_BROWSER") == "1"
 API_KEY = "demo-secret"
 SENTENCE = "arrive taipei on november 2nd"
-SENTENCE_SLOTS = [("dest", "taipei"), ("time", "november 2nd")]  # what the tiny model finds
+# What the tiny model finds (tests/model/test_predictor.py checks it is sure of these tags).
+SENTENCE_SLOTS = [("dest", "taipei"), ("time", "november 2nd")]
 EXTERNAL = re.compile(r"https?:|(?:src|href|action)\s*=\s*[\"']?//|url\(|@import", re.IGNORECASE)
 
 
@@ -109,7 +110,7 @@ def test_page_is_not_part_of_the_api_schema(client: TestClient) -> None:
     assert "/" not in paths and not any(path.startswith("/demo") for path in paths)
 
 
-# --- in a real browser ---------------------------------------------------------------------------
+# --- in a real browser (slow: a Chromium and a live server) -------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +215,7 @@ def background(page: Page, label: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", css)[:3])
 
 
+@pytest.mark.slow
 def test_slots_are_highlighted_in_place_with_label_and_confidence(page: Page) -> None:
     submit(page, SENTENCE)
     found = slots(page)
@@ -231,19 +233,22 @@ def test_slots_are_highlighted_in_place_with_label_and_confidence(page: Page) ->
     assert background(page, "dest") == dest
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["😀 " + SENTENCE, "🛫✈️ " + SENTENCE, "fly 👍🏽 " + SENTENCE])
 def test_offsets_count_code_points_not_utf16_units(page: Page, server: Server, text: str) -> None:
-    # The labels are the model's business (an emoji is context too); what the page must get right
-    # is where the API's code-point offsets fall in JavaScript's UTF-16 string.
+    # The labels and spans are the model's business (an emoji is context too, and the tiny model
+    # is less sure of its tags after one): what the page must get right is where the API's
+    # code-point offsets fall in JavaScript's UTF-16 string, for whatever slots it found.
     headers = {"Authorization": f"Bearer {API_KEY}"}
     answer = httpx.post(f"{server.url}/v1/parse", json={"text": text}, headers=headers, timeout=10).json()
     submit(page, text)
     found = [(label, value) for label, value, _ in slots(page)]
     assert found == [(slot["slot"], text[slot["start"] : slot["end"]]) for slot in answer["slots"]]
-    assert [value for _, value in found] == [value for _, value in SENTENCE_SLOTS]
+    assert found, "no slot after the emoji: nothing whose place could be wrong"
     assert shown_text(page) == text
 
 
+@pytest.mark.slow
 def test_user_text_is_never_markup(page: Page) -> None:
     text = '<img src=x onerror="document.title=1"> arrive taipei <b>on</b> november 2nd'
     submit(page, text)
@@ -252,6 +257,7 @@ def test_user_text_is_never_markup(page: Page) -> None:
     assert page.title() == "slotfill demo"
 
 
+@pytest.mark.slow
 def test_api_errors_show_the_api_message(page: Page, server: Server) -> None:
     headers = {"Authorization": f"Bearer {API_KEY}"}
     for text in ("", "   ", "x" * 1001):
@@ -265,6 +271,7 @@ def test_api_errors_show_the_api_message(page: Page, server: Server) -> None:
     assert page.is_hidden("#error")
 
 
+@pytest.mark.slow
 def test_network_failure_shows_a_message(page: Page) -> None:
     page.route("**/v1/parse", lambda route: route.abort())
     page.fill("#text", SENTENCE)
@@ -273,6 +280,7 @@ def test_network_failure_shows_a_message(page: Page) -> None:
     assert page.inner_text("#error").startswith("Could not reach the service")
 
 
+@pytest.mark.slow
 def test_api_key_is_asked_for_after_a_401_and_sent_as_bearer(page_without_key: Page) -> None:
     page = page_without_key
     assert page.is_hidden("#key-row")
@@ -300,6 +308,7 @@ def count_near(image: Image.Image, colour: tuple[int, ...], tolerance: int = 3) 
     )
 
 
+@pytest.mark.slow
 def test_screenshot_shows_the_highlight_colours(page: Page, tmp_path: Path) -> None:
     before = page.locator("#result").screenshot(path=tmp_path / "before.png")
     submit(page, SENTENCE)

@@ -24,6 +24,8 @@ from slotfill.model.predictor import Predictor
 from slotfill.service.main import create_app
 from slotfill.service.settings import Settings
 
+pytestmark = pytest.mark.slow  # a live server and schemathesis in a subprocess
+
 KEY = "fuzz-key-0123456789"
 EXAMPLES = 30  # per operation and phase: a few seconds in all
 

@@ -15,7 +15,10 @@ import pytest
 from slotfill.service import workers
 from tests.service.live import Server, start_server
 
-pytestmark = pytest.mark.skipif(not workers.supported(), reason="needs Linux SO_REUSEPORT")
+pytestmark = [
+    pytest.mark.skipif(not workers.supported(), reason="needs Linux SO_REUSEPORT"),
+    pytest.mark.slow,  # starts live servers with two workers each
+]
 
 
 def worker_id(url: str) -> str:

@@ -330,13 +330,32 @@ def test_data_without_intents_trains_slots_only(
     assert json.loads(outcome.out)["intent"] is None
 
 
+def start_slotfill(*argv: str) -> subprocess.Popen[str]:
+    """``slotfill ARGV`` in a child process, on one thread, that a SIGINT reaches as Ctrl-C would.
+
+    A run started in the background of a script (``make test &`` in a CI script, say) inherits
+    SIGINT ignored, and so would the child: Python then installs no KeyboardInterrupt handler, and
+    the tests' SIGINT would do nothing. A handled signal starts at its default in a child, so one
+    is handled here while the child starts.
+    """
+    command = [sys.executable, "-m", "slotfill", *argv]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.slow
 def test_ctrl_c_saves_the_best_epoch_so_far_and_exits_130(datasets: Datasets, tmp_path: Path) -> None:
     """A real SIGINT to a real ``slotfill train``: an hour of training is not lost to one keypress."""
     out = tmp_path / "stopped"
     argv = ["train", "--data", str(datasets.by_format["jointbert"]), "--out", str(out), *SMALL]
-    command = [sys.executable, "-m", "slotfill", *argv, "--epochs", "5000", "--patience", "5000"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = start_slotfill(*argv, "--epochs", "5000", "--patience", "5000")
     log, deadline = out / "train_log.jsonl", time.monotonic() + 120
     while not (log.is_file() and len(log.read_text().splitlines()) >= 2):
         assert process.poll() is None, process.communicate()
@@ -371,9 +390,7 @@ def _start_parallel_ensemble(data: Path, out: Path, members: int = 2) -> subproc
     """``slotfill train`` with ``members`` members in two worker processes, running until stopped;
     returns once the first two members have logged two epochs."""
     argv = ["train", "--data", str(data), "--out", str(out), *SMALL, "--members", str(members), "--jobs", "2"]
-    command = [sys.executable, "-m", "slotfill", *argv, "--epochs", "5000", "--patience", "5000"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = start_slotfill(*argv, "--epochs", "5000", "--patience", "5000")
     log, deadline = out / "train_log.jsonl", time.monotonic() + 120
     while True:
         lines = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
@@ -384,6 +401,7 @@ def _start_parallel_ensemble(data: Path, out: Path, members: int = 2) -> subproc
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("members", [2, 3])
 def test_ctrl_c_stops_members_training_in_parallel_and_keeps_them(
     members: int, datasets: Datasets, tmp_path: Path
@@ -404,6 +422,7 @@ def test_ctrl_c_stops_members_training_in_parallel_and_keeps_them(
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="finds worker processes in /proc")
+@pytest.mark.slow
 def test_members_stop_when_their_training_process_is_killed(datasets: Datasets, tmp_path: Path) -> None:
     process = _start_parallel_ensemble(datasets.by_format["jointbert"], tmp_path / "killed")
     workers = [
@@ -912,6 +931,7 @@ def test_build_default_refuses_a_file_for_a_folder(
     assert err.startswith("slotfill: error:") and "a-file" in err and "not a folder" in err
 
 
+@pytest.mark.slow
 def test_build_default_leaves_a_usable_model_alone(
     default_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -79,6 +79,7 @@ def predictor(default_model_dir: Path) -> Predictor:
     return Predictor.load(default_model_dir, device="cpu")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", list(EXPECTED))
 def test_the_default_model_tags_travel_requests(predictor: Predictor, text: str) -> None:
     parse = predictor.parse(text)
@@ -88,6 +89,7 @@ def test_the_default_model_tags_travel_requests(predictor: Predictor, text: str)
         assert text[slot.start : slot.end] == slot.value
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
@@ -104,6 +106,7 @@ def test_the_default_model_knows_intents(predictor: Predictor, text: str, intent
     assert parse.intent.intent == intent
 
 
+@pytest.mark.slow
 def test_metrics_include_the_held_out_places(default_model_dir: Path) -> None:
     """The unseen split (places never in training) is scored into metrics.json beside dev and test."""
     metrics = json.loads((default_model_dir / "metrics.json").read_text())
@@ -112,6 +115,7 @@ def test_metrics_include_the_held_out_places(default_model_dir: Path) -> None:
         assert metrics[split]["slot_f1"] > 0.9, split
 
 
+@pytest.mark.slow
 def test_a_usable_model_is_not_trained_again(default_model_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "default"
     shutil.copytree(default_model_dir, copy)
@@ -121,6 +125,7 @@ def test_a_usable_model_is_not_trained_again(default_model_dir: Path, tmp_path: 
     assert not (tmp_path / "no-data-needed").exists()
 
 
+@pytest.mark.slow
 def test_a_damaged_model_is_not_usable(default_model_dir: Path, tmp_path: Path) -> None:
     """So ``make run`` trains again instead of serving it (or failing) after an interrupted run."""
     copy = tmp_path / "default"
