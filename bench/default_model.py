@@ -72,13 +72,15 @@ def build(out: Path) -> float:
     return time.perf_counter() - begun
 
 
-def atis_scores(predictor: Predictor, merge_places: bool, conventions: bool = False) -> dict[str, Any]:
+def atis_scores(
+    predictor: Predictor, merge_places: bool, conventions: bool = False, split: str = "test"
+) -> dict[str, Any]:
     spec = json.loads(LABEL_MAP.read_text())
     merge = [*spec["merge_adjacent"], *(("departure", "dest") if merge_places else ())]
     label_map = LabelMap(spec["rules"], merge_adjacent=merge)
     examples = [
         dataclasses.replace(example, intent=None)
-        for example in label_map.apply_all(read_split(ATIS, "test", "jointbert"))
+        for example in label_map.apply_all(read_split(ATIS, split, "jointbert"))
     ]
     if conventions:
         examples = [follow_time_conventions(example) for example in examples]

@@ -82,7 +82,7 @@ def _end(pieces: list[Piece], rng: random.Random) -> list[Piece]:
         return pieces
     draw = rng.random()
     if is_question(pieces):
-        mark = "?" if draw < 0.6 else "." if draw < 0.65 else ""
+        mark = "?" if draw < 0.6 else ""
     else:
         # Chat messages end with a full stop about half the time (SGD's turns: most of them).
         mark = "." if draw < 0.45 else "!" if draw < 0.48 else ""

@@ -141,7 +141,7 @@ def _city_forms(name: str, state: tuple[str, str] | None, country: str | None = 
         forms += [f"{forms[-1]} {state_name}", f"{forms[-1]}, {state_name}", f"{forms[-1]}, {code}"]
     elif country is not None:
         forms.append(f"{forms[-1]}, {country}")
-    return (*forms, *NICKNAMES.get(name, ()))
+    return tuple(dict.fromkeys((*forms, *NICKNAMES.get(name, ()))))
 
 
 def _cities(top: bool) -> list[Place]:

@@ -300,7 +300,15 @@ def test_us_cities_have_their_state_forms() -> None:
         cities["San Diego"].forms
     )
     assert "Chicago, IL" in cities["Chicago"].forms
-    assert not any("," in form for form in cities["Paris"].forms)
+    # Elsewhere the country, as people write it after the city ("Lyon, France").
+    assert [form for form in cities["Paris"].forms if "," in form] == ["Paris, France"]
+
+
+def test_the_short_forms_people_type_belong_to_their_city() -> None:
+    cities = _by_key("popular_city")
+    assert {"LA", "L.A."} <= set(cities["Los Angeles"].forms)
+    assert {"NYC", "NY"} <= set(cities["New York City"].forms)
+    assert "Philly" in cities["Philadelphia"].forms and "Vegas" in cities["Las Vegas"].forms
 
 
 def test_city_suffix_and_saint_have_short_forms() -> None:
