@@ -31,8 +31,11 @@ logger = logging.getLogger(__name__)
 # The word's shape (``shape``: "Xx", "XX", "d:d") beside the case-folded word and its trigrams: on
 # every dev set it raised slot F1 (SGD's chat turns most, +1.1) and cut false alarms; "OR" the
 # state and "or" the conjunction no longer look alike (BENCHMARKS.md, ``bench/default_recipe.py``).
+# Words seen fewer than three times read as "other": the corpus draws each of 30,000 places only a
+# few times, and an embedding trained on one or two sentences is noise ("Seattle", drawn twice,
+# got no slot in "I will be flying to Seattle."); "other" is trained on every dropped word.
 MODEL_OPTIONS = ModelOptions(
-    encoders=("word", "trigram", "shape"), word_dim=64, trigram_dim=64, hidden_size=128
+    encoders=("word", "trigram", "shape"), word_dim=64, word_min_freq=3, trigram_dim=64, hidden_size=128
 )
 # No slot swapping: the generated corpus already draws every value at random for every template.
 # One network, not the library's ensemble of two: this model answers chatbots, where a second

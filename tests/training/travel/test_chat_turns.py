@@ -2,7 +2,7 @@
 trains it.
 
 A retrained model's answer on one sentence can flip with the machine's arithmetic, so the suite
-holds the model to shares with room to spare (it got 61 of 63 right when the set was written, and
+holds the model to shares with room to spare (it got 60 of 63 right when the set was written, and
 no slot on any of the slot-free turns) and to the product's two promised sentences exactly.
 """
 
