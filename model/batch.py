@@ -15,6 +15,9 @@ from slotfill.model.config import ModelConfig
 from slotfill.model.encoders import ENCODERS, encoder_class
 from slotfill.model.encoders.base import BagEncoder, IdEncoder, TokenEncoder
 
+# Tokens whose encodings ``Featurizer.featurize`` keeps (emptied when full: a few tens of MB at most).
+CACHE_TOKENS = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class Features:
@@ -64,6 +67,7 @@ class Featurizer:
         self.config = config
         # In the registry's order, the order of their embeddings in the network.
         self.encoders = {name: given[name] for name in ENCODERS if name in given}
+        self._cache: dict[str, tuple[int | tuple[int, ...], ...]] = {}
 
     @classmethod
     def fit(cls, config: ModelConfig, sentences: Sequence[Sequence[str]]) -> Featurizer:
@@ -92,13 +96,29 @@ class Featurizer:
         return {name: len(encoder) for name, encoder in self.encoders.items()}
 
     def featurize(self, tokens: Sequence[str]) -> Features:
+        """Every encoder's ids for ``tokens``, each token's looked up once in a bounded cache.
+
+        Words repeat (a corpus's most frequent thousand cover most of its tokens), and encoding
+        one asks every encoder in turn: normalising, a vocabulary lookup, its trigrams, its shape.
+        Cached by the token's text, which alone decides what every encoder gives.
+        """
+        cache = self._cache
+        encoded = []
+        for token in tokens:
+            found = cache.get(token)
+            if found is None:
+                if len(cache) >= CACHE_TOKENS:
+                    cache.clear()
+                found = cache[token] = tuple(encoder.encode(token) for encoder in self.encoders.values())
+            encoded.append(found)
         ids: dict[str, tuple[int, ...]] = {}
         bags: dict[str, tuple[tuple[int, ...], ...]] = {}
-        for name, encoder in self.encoders.items():
-            if isinstance(encoder, IdEncoder):
-                ids[name] = tuple(encoder.encode(token) for token in tokens)
-            elif isinstance(encoder, BagEncoder):
-                bags[name] = tuple(encoder.encode(token) for token in tokens)
+        for position, (name, encoder) in enumerate(self.encoders.items()):
+            column = tuple(row[position] for row in encoded)
+            if isinstance(encoder, BagEncoder):
+                bags[name] = column  # type: ignore[assignment]
+            else:
+                ids[name] = column  # type: ignore[assignment]
         return Features(ids, bags)
 
 

@@ -95,3 +95,58 @@ def marginals(
     # Rounding in the rescaled sums can overshoot 1 by ~1e-5 when the model is sure; clamp.
     probs: Array = np.clip(np.exp(alphas + betas - log_z[:, :, None]), 0.0, 1.0)
     return probs
+
+
+def decode_one(
+    emissions: Array, trans: Array, start: Array, end: Array, temperature: float = 1.0
+) -> tuple[list[int], list[float]]:
+    """One utterance's best path and, per token, the marginal probability of the tag it chose.
+
+    What a chatbot backend asks for with every message, in about half the array operations per
+    token of ``viterbi`` plus ``marginals``: no batch to mask, and forward-backward runs on scaled
+    probabilities (each step divided by its sum, as in HMM toolkits) instead of in log space, one
+    vector-matrix product per step and no log or max. In float64, a step that underflows would need
+    a tag ``e^-700`` below the best, a probability nobody reads. ``temperature`` divides every
+    score for the marginals only: it never changes the best path.
+
+    >>> import numpy as np
+    >>> trans = np.array([[0.0, 0.0], [-np.inf, 0.0]])  # tag 1 may not go back to tag 0
+    >>> path, probs = decode_one(np.array([[0.0, 1.0], [2.0, 0.0]]), trans, np.zeros(2), np.zeros(2))
+    >>> path, [round(p, 3) for p in probs]  # paths 00, 01, 11 score 2, 0, 1: P(00) = e²/(e² + 1 + e)
+    ([0, 0], [0.755, 0.665])
+    """
+    width, tags = emissions.shape
+    score = start + emissions[0]
+    back = np.empty((max(width - 1, 0), tags), dtype=np.intp)
+    columns = np.arange(tags)
+    for t in range(1, width):
+        candidates = score[:, None] + trans  # (from, to)
+        best = candidates.argmax(0)
+        back[t - 1] = best
+        score = candidates[best, columns] + emissions[t]
+    path = [int((score + end).argmax())]
+    pointers = back.tolist()
+    for t in range(width - 2, -1, -1):
+        path.append(pointers[t][path[-1]])
+    path.reverse()
+
+    if temperature != 1.0:
+        emissions, trans = emissions / temperature, trans / temperature
+        start, end = start / temperature, end / temperature
+    moves = np.exp(trans)  # forbidden moves become exact zeros
+    # Each row shifted by its maximum: a constant per token, which the normalisation removes.
+    weights = np.exp(emissions - emissions.max(1, keepdims=True))
+    alphas = np.empty((width, tags))
+    alpha = np.exp(start - start.max()) * weights[0]
+    alphas[0] = alpha / alpha.sum()
+    for t in range(1, width):
+        alpha = (alphas[t - 1] @ moves) * weights[t]
+        alphas[t] = alpha / alpha.sum()
+    betas = np.empty((width, tags))
+    betas[width - 1] = np.exp(end - end.max())
+    for t in range(width - 1, 0, -1):
+        beta = moves @ (weights[t] * betas[t])
+        betas[t - 1] = beta / beta.sum()
+    joint = alphas * betas
+    chosen: Array = joint[np.arange(width), path] / joint.sum(1)
+    return path, chosen.tolist()

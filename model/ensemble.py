@@ -64,14 +64,19 @@ class TaggerEnsemble(Tagger):
 
     def forward(self, batch: Batch) -> TaggerOutput:
         """Mean emissions, and intent scores whose softmax is the members' mean probability."""
-        outputs = [member(batch) for member in self.members]
-        emissions = torch.stack([o.emissions.float() for o in outputs]).mean(0)
-        logits = [o.intent_logits for o in outputs if o.intent_logits is not None]
-        intent_logits = None
-        if logits:
-            log_probs = torch.stack([x.float().log_softmax(-1) for x in logits])
-            intent_logits = torch.logsumexp(log_probs, 0) - math.log(len(logits))
-        return TaggerOutput(emissions, intent_logits)
+        return combine_outputs([member(batch) for member in self.members])
+
+
+def combine_outputs(outputs: Sequence[TaggerOutput]) -> TaggerOutput:
+    """The members' scores as one: mean emissions, intent logits whose softmax is their mean
+    probability (shared with the ONNX graph, ``model.onnx_graph``)."""
+    emissions = torch.stack([o.emissions.float() for o in outputs]).mean(0)
+    logits = [o.intent_logits for o in outputs if o.intent_logits is not None]
+    intent_logits = None
+    if logits:
+        log_probs = torch.stack([x.float().log_softmax(-1) for x in logits])
+        intent_logits = torch.logsumexp(log_probs, 0) - math.log(len(logits))
+    return TaggerOutput(emissions, intent_logits)
 
 
 def build_tagger(config: ModelConfig, sizes: Mapping[str, int]) -> Tagger:

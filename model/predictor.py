@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import torch
 
@@ -18,9 +19,19 @@ from slotfill.model.spans import slot_confidence, tags_to_spans, trim_punctuatio
 from slotfill.model.tagger import Tagger
 from slotfill.model.tokenize import Token, tokenize
 
+if TYPE_CHECKING:
+    from slotfill.model.onnx_runtime import OnnxNetwork
+
+Backend = Literal["auto", "torch", "onnx"]
+BACKENDS: tuple[Backend, ...] = ("auto", "torch", "onnx")
+
 
 class Predictor:
-    """A loaded tagger on a device, ready to tag token lists or raw text."""
+    """A loaded tagger on a device, ready to tag token lists or raw text.
+
+    The network's scores come from torch, or from ONNX Runtime when ``network`` is given (the
+    folder's ``slotfill export --onnx`` graph); decoding is the torch model's either way.
+    """
 
     def __init__(
         self,
@@ -28,20 +39,49 @@ class Predictor:
         featurizer: Featurizer,
         device: torch.device | None = None,
         metadata: ModelMetadata | None = None,
+        network: OnnxNetwork | None = None,
     ) -> None:
         self.device = device or next(model.parameters()).device
         self.model = model.to(self.device).eval()
         self.featurizer = featurizer
         self.config = model.config
         self.metadata = metadata or ModelMetadata()
+        self.network = network
+
+    @property
+    def backend(self) -> str:
+        """What computes the network's scores: "onnx" or "torch"."""
+        return "onnx" if self.network is not None else "torch"
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> Predictor:
-        """Load a model folder written by ``slotfill train`` (safetensors + JSON, never pickle)."""
-        from slotfill.model.artifact import load_artifact
+    def load(
+        cls, path: str | Path, device: str = "auto", backend: Backend = "auto", threads: int | None = None
+    ) -> Predictor:
+        """Load a model folder written by ``slotfill train`` (safetensors + JSON, never pickle).
 
-        artifact = load_artifact(Path(path))
-        return cls(artifact.model, artifact.featurizer, resolve_device(device), artifact.metadata)
+        ``backend``: "onnx" runs the folder's exported graph on the CPU (an error if it has none);
+        "auto" does so when the folder has one and the device is the CPU, else torch. ``threads``:
+        ONNX Runtime's intra-op threads (default: torch's, ``torch.get_num_threads()``).
+        """
+        from slotfill.model.artifact import load_artifact
+        from slotfill.model.onnx_graph import GRAPH
+
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; the backends are {', '.join(BACKENDS)}")
+        folder = Path(path)
+        artifact = load_artifact(folder)
+        resolved = resolve_device(device)
+        use_onnx = backend == "onnx" or (
+            backend == "auto" and resolved.type == "cpu" and (folder / GRAPH).is_file()
+        )
+        network = None
+        if use_onnx:
+            if resolved.type != "cpu":
+                raise ValueError(f"the onnx backend runs on the CPU, not on {resolved}")
+            from slotfill.model.onnx_runtime import load_network
+
+            network = load_network(folder, artifact.featurizer, artifact.metadata.digest, threads)
+        return cls(artifact.model, artifact.featurizer, resolved, artifact.metadata, network)
 
     @property
     def has_intents(self) -> bool:
@@ -58,9 +98,14 @@ class Predictor:
         return [r if r is not None else Tagging([], []) for r in results]
 
     def _tag_batch(self, sentences: Sequence[Sequence[str]]) -> list[Tagging]:
-        batch = collate([self.featurizer.featurize(s) for s in sentences]).to(self.device)
+        features = [self.featurizer.featurize(s) for s in sentences]
         with torch.inference_mode():
-            decoded = self.model.decode(self.model(batch), batch.mask)
+            if self.network is not None:
+                output, mask = self.network(features)
+            else:
+                batch = collate(features).to(self.device)
+                output, mask = self.model(batch), batch.mask
+            decoded = self.model.decode(output, mask)
         tag_names = self.config.slot_tags
         out = []
         for row, (path, probs) in enumerate(zip(decoded.tags, decoded.tag_probs, strict=True)):

@@ -57,16 +57,13 @@ class Tagger(nn.Module):
         emissions = output.emissions.float()
         slot_temperature = self.config.slot_temperature
         if self.crf is not None:
-            paths, probs = self.crf.decode(emissions, mask, slot_temperature)
+            paths, tag_probs = self.crf.best_paths(emissions, mask, slot_temperature)
         else:
             probs = (emissions / slot_temperature if slot_temperature != 1.0 else emissions).softmax(-1)
-            best = probs.argmax(-1).tolist()
-            paths = [row[:n] for row, n in zip(best, mask.sum(1).tolist(), strict=True)]
-        index = torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
-        for row, path in enumerate(paths):
-            index[row, : len(path)] = torch.tensor(path, device=mask.device)
-        chosen = probs.gather(2, index.unsqueeze(2)).squeeze(2).tolist()
-        tag_probs = [row[: len(path)] for row, path in zip(chosen, paths, strict=True)]
+            best, chosen = probs.max(-1)
+            lengths = mask.sum(1).tolist()
+            paths = [row[:n] for row, n in zip(chosen.tolist(), lengths, strict=True)]
+            tag_probs = [row[:n] for row, n in zip(best.tolist(), lengths, strict=True)]
         intents = intent_probs = None
         if output.intent_logits is not None:
             logits = output.intent_logits.float()

@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from slotfill.model.predictor import Backend
 
 
 def _port(value: str) -> int:
@@ -38,6 +41,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="processes, each with its own model copy and metrics (default 1)",
     )
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: SLOTFILL_DEVICE or auto)")
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx"),
+        help="onnx (ONNX Runtime), torch, or auto: onnx when the folder has a current "
+        "`slotfill export --onnx` graph and the device is the CPU (default: SLOTFILL_BACKEND or auto)",
+    )
     parser.epilog = (
         "Other settings come from SLOTFILL_* environment variables (see README: service), e.g. "
         "SLOTFILL_API_KEY, SLOTFILL_MAX_TEXT_CHARS, SLOTFILL_BATCH_WAIT_MS, SLOTFILL_LOG_FORMAT."
@@ -75,13 +84,13 @@ def ready_banner(host: str, port: int, api_key: bool) -> str:
     )
 
 
-def _load_problem(model: str, device: str) -> tuple[str, str, str] | None:
+def _load_problem(model: str, device: str, backend: Backend) -> tuple[str, str, str] | None:
     """In a child process: load the model and say what is wrong with it, if anything."""
     from slotfill.model.artifact import ArtifactError
     from slotfill.model.predictor import Predictor
 
     try:
-        Predictor.load(Path(model), device)
+        Predictor.load(Path(model), device, backend)
     except ArtifactError as error:
         return ("artifact", str(error.path), str(error).removeprefix(f"{error.path}: "))
     except ValueError as error:
@@ -89,14 +98,14 @@ def _load_problem(model: str, device: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _check_model_elsewhere(model: Path, device: str) -> None:
+def _check_model_elsewhere(model: Path, device: str, backend: Backend) -> None:
     """Load the model once in a spawned process and raise its error here, as loading it here would."""
     import multiprocessing
 
     from slotfill.model.artifact import ArtifactError
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        problem = pool.apply(_load_problem, (str(model), device))
+        problem = pool.apply(_load_problem, (str(model), device, backend))
     if problem is None:
         return
     kind, path, reason = problem
@@ -121,14 +130,18 @@ def run_serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"model_path": args.model}
     if args.device is not None:
         overrides["device"] = args.device
+    if args.backend is not None:
+        overrides["backend"] = args.backend
     settings = load_settings(**overrides)
     if args.workers > 1:
         # Each worker loads its own copy; the master only checks the folder, in a throwaway process,
         # so it never holds torch and a model (about 250 MiB) just to supervise.
-        _check_model_elsewhere(settings.model_path, settings.device)
+        _check_model_elsewhere(settings.model_path, settings.device, settings.backend)
         predictor = None
     else:
-        predictor = Predictor.load(settings.model_path, settings.device)
+        predictor = Predictor.load(
+            settings.model_path, settings.device, settings.backend, settings.torch_threads
+        )
     configure_logging(settings.log_format, settings.log_level)
     options: dict[str, Any] = {
         "host": args.host,

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
 
     model_path: Path = Field(description="model folder written by `slotfill train`")
     device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N")
+    backend: Literal["auto", "torch", "onnx"] = Field(
+        default="auto",
+        description="what computes the network's scores: onnx (ONNX Runtime, CPU, needs `slotfill export "
+        "--onnx`), torch, or auto: onnx when the model folder has a current export and the device is the CPU",
+    )
     max_text_chars: int = Field(default=1000, ge=1, le=100_000, description="longest text, in code points")
     max_batch_texts: int = Field(
         default=64, ge=1, le=4096, description="most texts in one /v1/parse/batch call"
@@ -44,7 +49,9 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(
         default=5.0, gt=0.0, le=600.0, description="queue + inference time before 504"
     )
-    torch_threads: int = Field(default=1, ge=1, le=256, description="intra-op threads of the model")
+    torch_threads: int = Field(
+        default=1, ge=1, le=256, description="intra-op threads of the model (torch or ONNX Runtime)"
+    )
     api_key: SecretStr | None = Field(
         default=None, description="when set, every route but the probes needs it"
     )

@@ -78,19 +78,28 @@ class ServiceState:
         self.metrics.model_info.labels(ref.id, ref.version).set(1)
         self.runtime = Runtime(predictor, batcher, ref)
         logger.info(
-            "model %s (version %s) ready on %s in %.2f s",
+            "model %s (version %s) ready on %s (%s backend) in %.2f s",
             ref.id,
             ref.version,
             predictor.device,
+            predictor.backend,
             time.perf_counter() - begun,
-            extra={"model_id": ref.id, "version": ref.version, "device": str(predictor.device)},
+            extra={
+                "model_id": ref.id,
+                "version": ref.version,
+                "device": str(predictor.device),
+                "backend": predictor.backend,
+            },
         )
         if self._on_ready is not None:
             self._on_ready()
 
     async def _load(self) -> Predictor:
         try:
-            return await asyncio.to_thread(Predictor.load, self.settings.model_path, self.settings.device)
+            settings = self.settings
+            return await asyncio.to_thread(
+                Predictor.load, settings.model_path, settings.device, settings.backend, settings.torch_threads
+            )
         except (ArtifactError, ValueError) as error:
             logger.error("cannot load the model: %s", error)
             raise

@@ -73,8 +73,29 @@ def add_parsers(commands: Any) -> None:
     predict.add_argument("model", type=Path)
     predict.add_argument("texts", nargs="*", help="texts to tag (default: read lines from stdin)")
     predict.add_argument("--device", choices=DEVICES, default="auto")
+    _add_backend_option(predict)
     predict.set_defaults(run=run_predict)
+    export = commands.add_parser(
+        "export", help="write a model folder's network as an ONNX graph, for the onnx backend"
+    )
+    export.add_argument("model", type=Path, help="the model folder; the graph is written into it")
+    formats = export.add_mutually_exclusive_group(required=True)
+    formats.add_argument(
+        "--onnx", action="store_true", help="model.onnx + onnx.json, run by ONNX Runtime (`--backend onnx`)"
+    )
+    export.set_defaults(run=run_export)
     _add_travel_parsers(commands)
+
+
+def _add_backend_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx"),
+        default="auto",
+        help="what computes the network's scores: onnx (ONNX Runtime, on the CPU; needs "
+        "`slotfill export --onnx`), torch, or auto: onnx when the folder has a current export and "
+        "the device is the CPU (default)",
+    )
 
 
 def _count(value: str) -> int:
@@ -202,7 +223,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     from slotfill.model.predictor import Predictor
 
-    predictor = Predictor.load(args.model, device=args.device)
+    predictor = Predictor.load(args.model, device=args.device, backend=args.backend)
     texts: Sequence[str] = args.texts or [line.rstrip("\n") for line in sys.stdin]
     for parse in predictor.parse_batch(texts):
         print(json.dumps(dataclasses.asdict(parse), ensure_ascii=False))
@@ -216,6 +237,14 @@ def run_generate(args: argparse.Namespace) -> int:
     sizes = {split: getattr(args, split) for split in DEFAULT_SIZES}
     counts = write_corpus(args.out, sizes, args.seed)
     print(f"wrote {args.out}: " + ", ".join(f"{split} {count}" for split, count in counts.items()))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from slotfill.model.onnx_graph import write_onnx
+
+    path = write_onnx(args.model)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); serve it with --backend onnx (or auto)")
     return 0
 
 

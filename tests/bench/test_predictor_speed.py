@@ -1,8 +1,9 @@
-"""``bench/predictor_speed.py``: a line per decoder and device, and the decoder choice put back."""
+"""``bench/predictor_speed.py``: a line per backend, a stage breakdown that adds up to ``parse``."""
 
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,24 +13,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import predictor_speed
 
-from slotfill.model import crf
+from slotfill.model.onnx_graph import write_onnx
 
 
-def test_times_both_decoders_and_restores_the_choice(
-    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.fixture
+def texts(tmp_path: Path) -> Path:
+    path = tmp_path / "seq.in"
+    path.write_text("\n".join(["arrive taipei on november 2nd", "leave boston, tomorrow!"] * 200) + "\n")
+    return path
+
+
+def test_times_each_backend_and_stage(
+    tiny_model_dir: Path, tmp_path: Path, texts: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    texts = tmp_path / "seq.in"
-    texts.write_text("\n".join(["arrive taipei on november 2nd", "leave boston tomorrow"] * 200) + "\n")
-    choice = crf._decode_with_numpy
-    assert predictor_speed.main([str(tiny_model_dir), str(texts), "--devices", "cpu"]) == 0
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    write_onnx(folder)
+    assert predictor_speed.main([str(folder), str(texts), "--stages", "--batch-sizes", "16"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["cpu (torch decoder)", "cpu (default decoder)"]
-    for line in lines:
+    assert [line.split(":")[0] for line in lines if not line.startswith(" ")] == ["cpu (torch)", "cpu (onnx)"]
+    for line in lines[::2]:
         p50, p95, rate = (
-            float(x) for x in re.findall(r"p50 ([\d.]+) ms p95 ([\d.]+) ms.* ([\d]+) texts/s", line)[0]
+            float(x)
+            for x in re.findall(r"p50 ([\d.]+) ms p95 ([\d.]+) ms; batches of 16: (\d+) texts/s", line)[0]
         )
         assert 0 < p50 <= p95 and rate > 0
-    assert crf._decode_with_numpy is choice
+    torch_stages, onnx_stages = (
+        dict(re.findall(r"(\w[\w ()]*?) (\d+)(?:,|;)", line)) for line in lines[1::2]
+    )
+    assert list(torch_stages) == [
+        "tokenize", "featurize", "collate", "embed", "recurrent", "heads", "decode", "spans", "response"
+    ]  # fmt: skip
+    assert list(onnx_stages) == ["tokenize", "featurize", "network (onnx)", "decode", "spans", "response"]
 
 
 def test_too_few_texts_is_a_clear_error(

@@ -337,3 +337,52 @@ def test_temperature_changes_the_marginals_but_not_the_path(
         < sureness(plain)
         < sureness(crf.marginals(emissions, mask, 0.3))
     )
+
+
+# --- one utterance: best_paths ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [1, 2, 5])
+@pytest.mark.parametrize("temperature", [1.0, 0.4, 2.5])
+def test_best_paths_of_one_utterance_match_brute_force(length: int, temperature: float) -> None:
+    """The single-utterance decoder (scaled probabilities, float64) against every legal path."""
+    crf = random_crf(length)
+    emissions = torch.randn(1, length, len(TAGS), dtype=torch.float64) * 3
+    mask = torch.ones(1, length, dtype=torch.bool)
+    (path,), (probs,) = crf.best_paths(emissions, mask, temperature)
+    paths = legal_paths(length)
+    scores = torch.stack([score(crf, emissions[0], p) for p in paths])
+    assert tuple(path) == paths[int(scores.argmax())]
+    weights = torch.softmax(scores.detach() / temperature, 0)
+    for t, tag in enumerate(path):
+        expected = sum(float(w) for p, w in zip(paths, weights, strict=True) if p[t] == tag)
+        assert probs[t] == pytest.approx(expected, abs=1e-9)
+
+
+def test_best_paths_read_decode_for_every_batch_size(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:
+    """A batch and each of its utterances alone give the same paths and probabilities."""
+    crf, emissions, mask = padded
+    paths, probs = crf.best_paths(emissions, mask, 1.7)
+    for row, length in enumerate(LENGTHS):
+        one = emissions[row : row + 1, :length]
+        (alone,), (alone_probs,) = crf.best_paths(one, torch.ones(1, length, dtype=torch.bool), 1.7)
+        assert alone == paths[row]
+        assert alone_probs == pytest.approx(probs[row], abs=1e-9)
+
+
+def test_best_paths_follow_a_change_of_the_tables() -> None:
+    """The float64 tables are cached, but an in-place change of the weights (a training step)
+    is seen at once."""
+    crf = random_crf(3)
+    emissions = torch.zeros(1, 2, len(TAGS), dtype=torch.float64)
+    mask = torch.ones(1, 2, dtype=torch.bool)
+    with torch.no_grad():
+        crf.transitions.zero_()
+        crf.start.zero_()
+        crf.end.zero_()
+        crf.start[BB] = 50.0
+    assert crf.best_paths(emissions, mask)[0][0][0] == BB
+    with torch.no_grad():
+        crf.start[BB] = 0.0
+        crf.start[BA] = 50.0
+    assert crf.best_paths(emissions, mask)[0][0][0] == BA

@@ -692,6 +692,38 @@ def test_predict_reads_one_text_per_line_from_stdin(
         assert got["confidence"] == pytest.approx(want["confidence"], abs=1e-5)
 
 
+def test_export_onnx_then_predict_with_either_backend(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(model, folder)
+    text = "arrive Taipei on November 2nd"
+    outcome = cli(capsys, "export", folder, "--onnx")
+    assert outcome.code == 0
+    assert "model.onnx" in outcome.out
+    answers = {}
+    for backend in ("torch", "onnx", "auto"):
+        outcome = cli(capsys, "predict", folder, text, "--backend", backend)
+        assert outcome.code == 0
+        answers[backend] = _check_parses(outcome.out, [text])[0]
+    for backend in ("onnx", "auto"):
+        assert answers[backend]["tags"] == answers["torch"]["tags"]
+
+
+def test_predict_with_the_onnx_backend_before_any_export(
+    model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = cli(capsys, "predict", model, "fly to Paris", "--backend", "onnx")
+    assert_error(outcome, 1, "no ONNX export here; run `slotfill export MODEL_DIR --onnx` first")
+
+
+def test_export_needs_a_format_and_a_model_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:  # argparse: --onnx is required
+        main(["export", str(tmp_path)])
+    assert exited.value.code == 2
+    assert_error(cli(capsys, "export", tmp_path / "nowhere", "--onnx"), 1, "no such model folder")
+
+
 # --- errors -------------------------------------------------------------------------------------------
 
 

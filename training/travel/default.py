@@ -21,6 +21,7 @@ from typing import Any
 from slotfill.model import tokenize
 from slotfill.model.artifact import ArtifactError, load_artifact
 from slotfill.model.config import ModelOptions
+from slotfill.model.onnx_graph import graph_is_current, write_onnx
 from slotfill.training.config import TrainConfig
 from slotfill.training.formats.detect import read_split
 from slotfill.training.pipeline import load_corpus, train_model
@@ -115,6 +116,9 @@ def build_default(
     run never leaves a half-written model that the next run would serve.
     """
     if not force and model_is_usable(out):
+        if not graph_is_current(out):
+            logger.info("exporting %s to ONNX for the onnx backend", out)
+            write_onnx(out)
         logger.info("%s is ready; nothing to train", out)
         return None
     complete = all((data / f"{split}.jsonl").is_file() for split in DEFAULT_SIZES)
@@ -135,6 +139,7 @@ def build_default(
             # Training kept its best epoch so far; the default model must be the whole recipe.
             raise KeyboardInterrupt
         _write_recipe(staging)
+        write_onnx(staging)  # the service's default backend, "auto", serves it
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
