@@ -44,6 +44,8 @@ def _keeps_period(word: str) -> bool:
 
 
 def _split_chunk(chunk: str, offset: int) -> list[Token]:
+    if chunk.isalnum():  # most words: letters and digits alone have nothing to split off
+        return [Token(chunk, offset, offset + len(chunk))]
     left = 0
     right = len(chunk)
     head: list[Token] = []
