@@ -213,16 +213,29 @@ def _build(folder: Path, config: dict[str, Any]) -> tuple[Tagger, Featurizer]:
         state = load_file(str(folder / WEIGHTS))
     except (SafetensorError, OSError, ValueError) as error:
         raise ArtifactError(folder / WEIGHTS, f"not a valid safetensors file ({error})") from None
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        raise ArtifactError(folder / WEIGHTS, f"weights do not fit config.json: {error}") from None
+    # The tie first: an edited config.json (a label added, a size changed) is the likelier fault
+    # than weights that fit no config, and it names the file to look at in one line.
     if tie != config_digest(config["model"]):
         raise ArtifactError(
             folder / CONFIG,
             "model settings or labels differ from those the weights were trained with (edited config.json?)",
         )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ArtifactError(
+            folder / WEIGHTS, f"weights do not fit config.json: {_first_line(error)}"
+        ) from None
     return model.eval(), featurizer
+
+
+def _first_line(error: RuntimeError) -> str:
+    """torch's size-mismatch report in one line: its first problem and how many there are."""
+    problems = [line.strip() for line in str(error).splitlines()[1:] if line.strip()]
+    if not problems:
+        return str(error).strip()
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return problems[0] + more
 
 
 def load_artifact(folder: Path) -> Artifact:

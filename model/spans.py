@@ -7,7 +7,6 @@ span of type ``X``, and a ``B-`` always starts one.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -121,6 +120,8 @@ def trim_punctuation(tags: Sequence[str], tokens: Sequence[str]) -> list[str]:
 
     A slot's value never starts or ends with a comma, a dash or a full stop ("SFO," is "SFO"),
     whatever the network made of the token beside it; punctuation inside stays ("Portland, OR").
+    The same holds for any token without a letter or digit (a symbol, an emoji, a stray
+    byte-order mark), so a span of nothing else is no slot at all.
 
     >>> trim_punctuation(["B-dest", "I-dest", "O"], ["SFO", ",", "on"])
     ['B-dest', 'O', 'O']
@@ -128,6 +129,8 @@ def trim_punctuation(tags: Sequence[str], tokens: Sequence[str]) -> list[str]:
     ['O', 'B-dest', 'O']
     >>> trim_punctuation(["B-dest", "I-dest", "I-dest"], ["Portland", ",", "OR"])
     ['B-dest', 'I-dest', 'I-dest']
+    >>> trim_punctuation(["B-time", "O", "B-time"], ["\ufeff", "at", "🛫"])
+    ['O', 'O', 'O']
     """
     out = list(tags)
     for span in tags_to_spans(tags):
@@ -144,4 +147,6 @@ def trim_punctuation(tags: Sequence[str], tokens: Sequence[str]) -> list[str]:
 
 
 def _punctuation(token: str) -> bool:
-    return bool(token) and all(unicodedata.category(char)[0] in "PS" for char in token)
+    """A token with no letter or digit: punctuation, symbols, emoji, or invisible format
+    characters such as a lone byte-order mark, none of which can be a slot's first or last word."""
+    return not any(char.isalnum() for char in token)

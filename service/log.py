@@ -43,14 +43,35 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+def escape_controls(text: str) -> str:
+    r"""``text`` with every control character written as an escape, so it stays on one line.
+
+    A request path is the client's to choose: "/x%0a2026-12-04 ERROR forged" would otherwise
+    write a line of its own into a text log, one nobody could tell from the service's.
+
+    >>> escape_controls("/x\n2026 ERROR forged\x1b[31m")
+    '/x\\n2026 ERROR forged\\x1b[31m'
+    """
+    if text.isprintable():
+        return text
+    # Not printable: the C categories (controls, format characters) and the Z separators but the
+    # space, such as U+2028, which some log viewers break lines at.
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 class TextFormatter(logging.Formatter):
-    """``time level logger: message key=value ...`` for people reading a terminal."""
+    """``time level logger: message key=value ...`` for people reading a terminal.
+
+    Each record is one line: control characters in the message (a request path, an error naming
+    user input) are escaped, and extra fields are written as ``repr``, which escapes them too. A
+    traceback, the one legitimately multi-line part, follows as the formatter always wrote it.
+    """
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        line = escape_controls(super().formatMessage(record))
         extras = " ".join(f"{key}={value!r}" for key, value in extra_fields(record).items())
         return f"{line} {extras}" if extras else line
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from slotfill.model.artifact import (
     CONFIG,
@@ -249,6 +250,16 @@ def _pickle_instead_vouched(folder: Path) -> None:
     redigest(folder, WEIGHTS)
 
 
+def _weights_of_another_shape(folder: Path) -> None:
+    """Weights that claim this config (its digest in their metadata) but have an extra tag row."""
+    state = load_file(str(folder / WEIGHTS))
+    with safe_open(str(folder / WEIGHTS), framework="pt") as weights:
+        metadata = weights.metadata()
+    state["slot_head.weight"] = torch.cat([state["slot_head.weight"], state["slot_head.weight"][:1]])
+    save_file(state, str(folder / WEIGHTS), metadata=metadata)
+    redigest(folder, WEIGHTS)
+
+
 def _tamper_vocab(folder: Path) -> None:
     words = json.loads((folder / VOCAB).read_text(encoding="utf-8"))
     (folder / VOCAB).write_text(json.dumps(words[::-1]), encoding="utf-8")
@@ -317,17 +328,18 @@ REFUSALS: list[tuple[str, Callable[[Path], object], str, str]] = [
     ("missing vocab", lambda f: (f / VOCAB).unlink(), VOCAB, "missing"),
     ("vocab not a list", _vocab_not_a_list, VOCAB, "list of words"),
     ("vocab not JSON", _vocab_not_json, VOCAB, "not valid JSON"),
-    ("wrong hidden size", _set_model("hidden_size", 8), WEIGHTS, "do not fit"),
-    ("wrong cell", _set_model("cell", "gru"), WEIGHTS, "do not fit"),
+    ("wrong hidden size", _set_model("hidden_size", 8), CONFIG, "edited config.json"),
+    ("wrong cell", _set_model("cell", "gru"), CONFIG, "edited config.json"),
     (
         "extra slot tag",
         _set_model(
             "slot_tags", ["O", "B-a", "B-departure", "I-departure", "B-dest", "I-dest", "B-time", "I-time"]
         ),
-        WEIGHTS,
-        "do not fit",
+        CONFIG,
+        "edited config.json",
     ),
-    ("no intents", _set_model("intents", []), WEIGHTS, "do not fit"),
+    ("no intents", _set_model("intents", []), CONFIG, "edited config.json"),
+    ("weights of another shape, vouched", _weights_of_another_shape, WEIGHTS, "do not fit config.json"),
     (
         "metrics not JSON",
         lambda f: (f / "metrics.json").write_text("{", encoding="utf-8"),
@@ -349,6 +361,7 @@ def test_refusals_name_the_file(
     assert caught.value.path == folder / culprit
     assert str(folder / culprit) in str(caught.value)
     assert words in str(caught.value)
+    assert "\n" not in str(caught.value)  # one line, as the CLI and the service print it
 
 
 def test_refuses_a_missing_folder(tmp_path: Path) -> None:

@@ -199,3 +199,12 @@ def test_parse_survives_lone_surrogates(tiny_predictor: Predictor) -> None:
     text = "arrive caf\udce9 on monday"
     parse = tiny_predictor.parse(text)
     assert [t.text for t in parse.tokens] == ["arrive", "caf\udce9", "on", "monday"]
+
+
+@pytest.mark.parametrize("text", ["\ufeff", "?!.,;", "🛫 🛬", "... --- !!!", "\u200d", "$ & @ #"])
+def test_tokens_without_a_letter_or_digit_never_make_a_slot(tiny_predictor: Predictor, text: str) -> None:
+    """Whatever the network makes of them (a lone byte-order mark once came back as a time)."""
+    parse = tiny_predictor.parse(text)
+    assert parse.tokens
+    assert parse.slots == []
+    assert set(parse.tags) == {"O"}

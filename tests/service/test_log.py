@@ -115,3 +115,34 @@ def test_configure_logging_routes_uvicorn_through_one_handler() -> None:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
         logging.getLogger("uvicorn.access").disabled = False
+
+
+def test_a_path_cannot_forge_a_text_log_line(
+    make_app: AppFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A %0a in the path (404s are logged, no key needed) stays inside its own line."""
+    forged = "2026-12-04 10:00:00,000 ERROR slotfill.service: database corrupt"
+    configure_logging("text", "info")
+    try:
+        with TestClient(make_app()) as client:
+            assert client.get("/x%0a" + forged.replace(" ", "%20") + "%0d%1b[2K").status_code == 404
+    finally:
+        configure_logging("json", "info")
+    lines = capsys.readouterr().err.splitlines()
+    access = [line for line in lines if "slotfill.access" in line]
+    assert len(access) == 1
+    assert "/x\\n2026-12-04 10:00:00,000 ERROR slotfill.service: database corrupt\\r\\x1b[2K" in access[0]
+    assert not any(line.startswith("2026-12-04 10:00:00,000 ERROR") for line in lines)
+
+
+def test_a_traceback_keeps_its_lines_in_text_logs() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed\n%s", ("now",), sys.exc_info())
+    text = TextFormatter().format(record)
+    first, *rest = text.splitlines()
+    assert first.endswith("x: failed\\nnow")
+    assert rest[0] == "Traceback (most recent call last):" and rest[-1] == "ValueError: boom"
