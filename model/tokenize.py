@@ -108,6 +108,17 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def lone_surrogate(text: str) -> int | None:
+    r"""Where ``text`` holds a lone surrogate (JSON can carry one, "\udce9"; it is not Unicode and
+    cannot be encoded), or None. One rule for the API and the training data alike.
+
+    >>> lone_surrogate("caf\udce9"), lone_surrogate("café")
+    (3, None)
+    """
+    found = _SURROGATE.search(text)
+    return None if found is None else found.start()
+
+
 def normalize(word: str) -> str:
     """The form the encoders see: NFKC-folded and case-folded, so "ＴＡＩＰＥＩ" == "taipei".
 

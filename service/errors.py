@@ -51,6 +51,27 @@ class APIError(Exception):
         self.headers = dict(headers or {})
 
 
+class BodyError(HTTPException):
+    """A body refused while it is read, before anything parses it."""
+
+    code = "invalid_json"
+
+
+class BodyTooLargeError(BodyError):
+    code = "body_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is over the {limit} byte limit")
+
+
+class BodyNotUtf8Error(BodyError):
+    """JSON bodies are UTF-8 (RFC 8259): the parser would otherwise guess UTF-16 or UTF-32 from
+    the byte pattern and accept them, and a client would never learn it sent the wrong thing."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(400, f"the body is not UTF-8 JSON: {reason}")
+
+
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "field": field}}
 
@@ -111,6 +132,8 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if isinstance(exc, BodyError):  # raised by the middleware while the route read the body
+        return error_response(exc.status_code, exc.code, str(exc.detail))
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     message = str(exc.detail)
     if exc.status_code == 400:

@@ -6,6 +6,7 @@ Plain ASGI rather than ``BaseHTTPMiddleware``: it adds no task per request and n
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 import time
@@ -13,10 +14,9 @@ import uuid
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slotfill.service.errors import error_response
+from slotfill.service.errors import BodyError, BodyNotUtf8Error, BodyTooLargeError, error_response
 from slotfill.service.log import access_logger
 from slotfill.service.metrics import Metrics
 
@@ -26,9 +26,23 @@ _REQUEST_ID_BYTES = REQUEST_ID.lower().encode("latin-1")
 _SAFE_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
 
 
-class BodyTooLargeError(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is over the {limit} byte limit")
+class _Utf8Check:
+    """Checks a body chunk by chunk as it arrives: valid UTF-8, and no NUL byte (never valid
+    anywhere in JSON text, and the mark of UTF-16 or UTF-32 text)."""
+
+    def __init__(self) -> None:
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.offset = 0
+
+    def feed(self, chunk: bytes, final: bool) -> None:
+        nul = chunk.find(b"\0")
+        if nul >= 0:
+            raise BodyNotUtf8Error(f"a NUL byte at byte {self.offset + nul} (UTF-16 or UTF-32 text?)")
+        try:
+            self.decoder.decode(chunk, final)
+        except UnicodeDecodeError as error:
+            raise BodyNotUtf8Error(f"invalid byte at byte {self.offset + error.start}") from None
+        self.offset += len(chunk)
 
 
 def request_id_of(scope: Scope) -> str:
@@ -76,13 +90,17 @@ class RequestMiddleware:
             await send(message)
 
         received = 0
+        utf8 = _Utf8Check()
 
         async def receive_limited() -> Message:
             nonlocal received
             message = await receive()
-            received += len(message.get("body", b""))
+            body = message.get("body", b"")
+            received += len(body)
             if received > self.max_body_bytes:
                 raise BodyTooLargeError(self.max_body_bytes)
+            if message["type"] == "http.request":
+                utf8.feed(body, final=not message.get("more_body", False))
             return message
 
         try:
@@ -90,9 +108,10 @@ class RequestMiddleware:
             if length is not None and length > self.max_body_bytes:
                 raise BodyTooLargeError(self.max_body_bytes)
             await self.app(scope, receive_limited, send_with_id)
-        except BodyTooLargeError as error:
+        except BodyError as error:
             if not started:
-                await error_response(413, "body_too_large", str(error.detail))(scope, receive, send_with_id)
+                response = error_response(error.status_code, error.code, str(error.detail))
+                await response(scope, receive, send_with_id)
         except Exception:
             logger.exception("unhandled error", extra={"request_id": request_id})
             if not started:

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from pydantic_core import PydanticCustomError
 
 from slotfill.model.prediction import Parse
+from slotfill.model.tokenize import lone_surrogate
 
 EXAMPLE_TEXT = "arrive Taipei on November 2nd"
 # Python's whitespace (str.isspace, what str.strip and the tokenizer split on), spelled out for
@@ -24,13 +25,11 @@ def check_text(text: str) -> str:
     """Refuse what cannot be tagged: nothing but whitespace, or a lone surrogate (not Unicode)."""
     if not text.strip():
         raise PydanticCustomError("empty_text", "empty or only whitespace")
-    for index, char in enumerate(text):
-        if "\ud800" <= char <= "\udfff":
-            raise PydanticCustomError(
-                "invalid_unicode",
-                "holds a lone surrogate at index {index}; send valid Unicode",
-                {"index": index},
-            )
+    index = lone_surrogate(text)
+    if index is not None:
+        raise PydanticCustomError(
+            "invalid_unicode", "holds a lone surrogate at index {index}; send valid Unicode", {"index": index}
+        )
     return text
 
 

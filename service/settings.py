@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     max_batch_texts: int = Field(
         default=64, ge=1, le=4096, description="most texts in one /v1/parse/batch call"
     )
-    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="largest request body accepted")
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, le=1 << 26, description="largest request body accepted (64 MiB at most)"
+    )
     batch_max_size: int = Field(default=32, ge=1, le=4096, description="most texts per model call (1: off)")
     batch_max_tokens: int = Field(default=4096, ge=1, description="token budget of one model call")
     batch_wait_ms: float = Field(

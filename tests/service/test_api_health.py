@@ -27,9 +27,19 @@ def test_healthz_and_readyz(client: TestClient, tiny_predictor: Predictor) -> No
     assert response.json()["model"]["version"] == tiny_predictor.metadata.version
 
 
+def test_probes_answer_head_requests(client: TestClient) -> None:
+    """Some load balancers and uptime checkers probe with HEAD."""
+    for path in ("/healthz", "/readyz"):
+        response = client.head(path)
+        assert response.status_code == 200
+        assert response.content == b""
+
+
 def test_not_ready_before_the_model_is_loaded(make_app: AppFactory) -> None:
     client = TestClient(make_app())  # no `with`: the lifespan (model load, warm-up) has not run
     assert client.get("/healthz").status_code == 200
+    assert client.head("/healthz").status_code == 200
+    assert client.head("/readyz").status_code == 503
     for response in (client.get("/readyz"), client.post("/v1/parse", json={"text": "arrive taipei"})):
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "not_ready"

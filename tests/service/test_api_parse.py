@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -222,6 +223,31 @@ def test_invalid_json(client: TestClient, route: str) -> None:
 def test_undecodable_json(client: TestClient, body: bytes) -> None:
     response = client.post("/v1/parse", content=body, headers={"Content-Type": "application/json"})
     error_of(response, 400, "invalid_json")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "where"),
+    [
+        ("utf-16", "a NUL byte"),
+        ("utf-16-le", "a NUL byte"),
+        ("utf-16-be", "a NUL byte"),
+        ("utf-32", "a NUL byte"),
+    ],
+)
+def test_json_in_another_encoding_is_refused(client: TestClient, encoding: str, where: str) -> None:
+    """JSON bodies are UTF-8 (RFC 8259); the parser would guess UTF-16 or UTF-32 and accept them."""
+    body = json.dumps({"text": TEXT}).encode(encoding)
+    response = client.post("/v1/parse", content=body, headers={"Content-Type": "application/json"})
+    message = error_of(response, 400, "invalid_json")
+    assert message.startswith("the body is not UTF-8 JSON: ") and where in message
+
+
+@pytest.mark.parametrize(
+    ("body", "at"), [(b'{"text": "caf\xe9"}', 13), (b'{"text": "x"}\xff', 13), (b'{"text": "a\x00"}', 11)]
+)
+def test_a_bad_byte_is_named_with_its_position(client: TestClient, body: bytes, at: int) -> None:
+    response = client.post("/v1/parse/batch", content=body, headers={"Content-Type": "application/json"})
+    assert f"at byte {at}" in error_of(response, 400, "invalid_json")
 
 
 def test_empty_or_null_body(client: TestClient) -> None:

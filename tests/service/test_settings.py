@@ -47,6 +47,12 @@ def test_batching_can_be_turned_off(tmp_path: Path) -> None:
         ("SLOTFILL_LOG_FORMAT", "xml", "SLOTFILL_LOG_FORMAT: Input should be 'json' or 'text'"),
         ("SLOTFILL_DEVICE", "tpu", "SLOTFILL_DEVICE: device must be one of"),
         ("SLOTFILL_TORCH_THREADS", "0", "SLOTFILL_TORCH_THREADS"),
+        (
+            "SLOTFILL_MAX_BODY_BYTES",
+            str(1 << 40),
+            "SLOTFILL_MAX_BODY_BYTES: Input should be less than or equal to 67108864",
+        ),
+        ("SLOTFILL_BACKEND", "tensorrt", "SLOTFILL_BACKEND: Input should be 'auto', 'torch' or 'onnx'"),
         ("SLOTFILL_QUEUE_LIMIT", "8", "batch_max_size (32) cannot exceed queue_limit (8)"),
         (
             "SLOTFILL_MAX_TEXT_CHAR",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from slotfill.model.spans import Span, spans_to_tags, tags_to_spans
-from slotfill.model.tokenize import Token, tokenize
+from slotfill.model.tokenize import Token, lone_surrogate, tokenize
 from slotfill.training.data import DataError, Example
 from slotfill.training.formats._io import (
     check_split_name,
@@ -232,6 +232,9 @@ def _parse_record(line: str) -> tuple[Example, int]:
         raise _RecordError(f"'text' must be a string, got {_json_type(text)}")
     if not text.strip():
         raise _RecordError("'text' is empty or whitespace-only")
+    surrogate = lone_surrogate(text)
+    if surrogate is not None:  # the API refuses such a text too
+        raise _RecordError(f"'text' holds a lone surrogate at index {surrogate}; it is not valid Unicode")
     if not isinstance(raw_slots, list):
         raise _RecordError(f"'slots' must be an array (use [] for none), got {_json_type(raw_slots)}")
     intent = _parse_intent(intent)

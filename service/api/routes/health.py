@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from slotfill.service.deps import StateDep
 from slotfill.service.errors import APIError, error_body
@@ -37,3 +37,16 @@ async def readyz(state: StateDep) -> ReadyResponse:
     if stuck > state.settings.request_timeout_s:
         raise APIError(503, "stalled", f"a model call has been running for {stuck:.1f} s")
     return ReadyResponse(model=runtime.ref)
+
+
+# HEAD too, for load balancers and uptime checkers that probe with it: the same status, no body
+# (out of the schema, which would otherwise list each probe twice).
+@router.head("/healthz", include_in_schema=False)
+async def healthz_head() -> Response:
+    return Response()
+
+
+@router.head("/readyz", include_in_schema=False)
+async def readyz_head(state: StateDep) -> Response:
+    await readyz(state)  # raises the same 503 when not ready
+    return Response()

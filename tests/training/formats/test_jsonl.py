@@ -170,6 +170,7 @@ TEXT = "arrive Taipei on November 2nd"
         ('{"text": 3, "slots": []}', "'text' must be a string, got number"),
         ('{"text": "", "slots": []}', "'text' is empty or whitespace-only"),
         ('{"text": " \\t ", "slots": []}', "'text' is empty or whitespace-only"),
+        ('{"text": "caf\\udce9", "slots": []}', "'text' holds a lone surrogate at index 3"),
         ('{"text": "a", "slots": {}}', "'slots' must be an array (use [] for none), got object"),
         ('{"text": "a", "slots": [], "intent": 3}', "'intent' must be a non-empty one-line string"),
         ('{"text": "a", "slots": [], "intent": ""}', "'intent' must be a non-empty one-line string"),
