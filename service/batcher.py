@@ -11,10 +11,16 @@ The window is only waited out when requests arrive together (the previous call h
 texts, or several are queued): light traffic, one request at a time, pays no batching delay, and
 under load a model call gathers everything that arrived while the previous one ran.
 
-Backpressure: a full queue refuses new texts at once (:class:`QueueFullError`); a caller waits at most
-``timeout_s`` (:class:`InferenceTimeoutError`), and texts whose caller gave up are skipped, so a slow
-model call does not leave a backlog of work nobody waits for. ``max_size=1`` or
-``max_wait_s=0`` turn the waiting off (the second still batches whatever queued up meanwhile).
+Admission is by cost, not by count. Texts differ a hundredfold in what they cost the model (a
+1,000-token string of "!" against a five-word request), so the batcher keeps a running estimate
+of model seconds per token, measured on every call, and refuses at once (:class:`QueueFullError`,
+a 503 with ``Retry-After``) a request whose tokens would not be tagged, behind the work already
+queued and running, within ``admit_share`` of ``timeout_s``. A request it accepts is thus
+expected to finish in time: overload turns into quick 503s rather than 504s after a long wait.
+``queue_limit`` still bounds the number of waiting texts. A caller waits at most ``timeout_s``
+(:class:`InferenceTimeoutError`), and texts whose caller gave up are skipped, so a slow model call
+does not leave a backlog of work nobody waits for. ``max_size=1`` or ``max_wait_s=0`` turn the
+waiting off (the second still batches whatever queued up meanwhile).
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 logger = logging.getLogger("slotfill.batcher")
+# How fast the seconds-per-token estimate follows new measurements (weight of the newest call).
+_COST_SMOOTHING = 0.2
 
 
 class QueueFullError(Exception):
@@ -75,9 +83,16 @@ class Batcher(Generic[T]):
         timeout_s: float = 5.0,
         count_tokens: Callable[[str], int] = lambda text: len(text.split()),
         on_batch: Callable[[int, int, float], None] | None = None,
+        seconds_per_token: float = 0.0,
+        admit_share: float = 0.8,
     ) -> None:
+        """``seconds_per_token``: the starting estimate of model time per token (0: admit by
+        count alone until the first call is measured); ``admit_share``: the share of ``timeout_s``
+        that the work ahead of a new request, its own included, may be expected to take."""
         if max_size < 1 or max_tokens < 1 or queue_limit < 1 or max_wait_s < 0 or timeout_s <= 0:
             raise ValueError("max_size, max_tokens, queue_limit and timeout_s must be positive")
+        if seconds_per_token < 0 or not 0 < admit_share <= 1:
+            raise ValueError("seconds_per_token must be >= 0 and admit_share in (0, 1]")
         self._predict = predict
         self.max_size = max_size
         self.max_tokens = max_tokens
@@ -86,6 +101,10 @@ class Batcher(Generic[T]):
         self.timeout_s = timeout_s
         self._count_tokens = count_tokens
         self._on_batch = on_batch
+        self.seconds_per_token = seconds_per_token
+        self.admit_share = admit_share
+        self._queued_tokens = 0  # tokens of the pending items (some possibly given up on)
+        self._running_tokens = 0  # tokens of the call in progress
         self._pending: deque[_Item[T]] = deque()
         self._arrived = asyncio.Event()
         self._closed = False
@@ -98,6 +117,11 @@ class Batcher(Generic[T]):
     def depth(self) -> int:
         """Texts waiting for the model (including some whose caller already gave up)."""
         return len(self._pending)
+
+    @property
+    def backlog_s(self) -> float:
+        """Expected model seconds of the work queued and running, by the current estimate."""
+        return (self._queued_tokens + self._running_tokens) * self.seconds_per_token
 
     @property
     def busy_for(self) -> float:
@@ -147,7 +171,18 @@ class Batcher(Generic[T]):
         loop = asyncio.get_running_loop()
         now = loop.time()
         items = [_Item(text, self._count_tokens(text), loop.create_future(), now) for text in texts]
+        tokens = sum(item.tokens for item in items)
+        expected = self.backlog_s + tokens * self.seconds_per_token
+        budget = self.admit_share * self.timeout_s
+        if expected > budget and (self._pending or self._running_tokens):
+            # Alone in an idle queue a request is always tried, however costly: refusing it would
+            # refuse it forever. Behind other work it waits for room.
+            raise QueueFullError(
+                f"about {expected:.2f} s of model work would be ahead of this request's answer "
+                f"(the limit is {budget:.2f} s)"
+            )
         self._pending.extend(items)
+        self._queued_tokens += tokens
         self._arrived.set()
         futures = [item.future for item in items]
         try:
@@ -160,6 +195,7 @@ class Batcher(Generic[T]):
                 for future in futures:
                     future.cancel()
                 self._pending = deque(item for item in self._pending if not item.future.done())
+                self._queued_tokens = sum(item.tokens for item in self._pending)
 
     # The worker ---------------------------------------------------------------------------------
 
@@ -191,7 +227,7 @@ class Batcher(Generic[T]):
         loop = asyncio.get_running_loop()
         while True:
             while self._pending and self._pending[0].future.done():
-                self._pending.popleft()
+                self._queued_tokens -= self._pending.popleft().tokens
             if not self._pending:
                 if self._closed:
                     return []
@@ -224,14 +260,24 @@ class Batcher(Generic[T]):
         batch: list[_Item[T]] = []
         while len(batch) < count:
             item = self._pending.popleft()
+            self._queued_tokens -= item.tokens
             if not item.future.done():
                 batch.append(item)
         return batch
+
+    def _measured(self, tokens: int, seconds: float) -> None:
+        """Fold one model call into the seconds-per-token estimate (a moving average)."""
+        observed = seconds / max(tokens, 1)
+        if self.seconds_per_token <= 0:
+            self.seconds_per_token = observed
+        else:
+            self.seconds_per_token += _COST_SMOOTHING * (observed - self.seconds_per_token)
 
     async def _dispatch(self, batch: list[_Item[T]]) -> None:
         loop = asyncio.get_running_loop()
         started = self._busy_since = loop.time()
         self._last_size = len(batch)
+        tokens = self._running_tokens = sum(item.tokens for item in batch)
         try:
             results = await loop.run_in_executor(self._executor, self._call, [i.text for i in batch])
         except Exception as error:
@@ -241,12 +287,14 @@ class Batcher(Generic[T]):
                 logger.warning("a batch of %d failed (%r); retrying its texts one by one", len(batch), error)
                 await self._one_by_one(batch)
         else:
+            self._measured(tokens, loop.time() - started)
             for item, result in zip(batch, results, strict=True):
                 _resolve(item, result)
         finally:
             self._busy_since = None
+            self._running_tokens = 0
         if self._on_batch is not None:
-            self._on_batch(len(batch), sum(i.tokens for i in batch), loop.time() - started)
+            self._on_batch(len(batch), tokens, loop.time() - started)
 
     async def _one_by_one(self, batch: list[_Item[T]]) -> None:
         loop = asyncio.get_running_loop()

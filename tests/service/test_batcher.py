@@ -245,3 +245,78 @@ def test_empty_submit_and_bad_options() -> None:
     assert run(with_batcher(Recorder(), body)) == []
     with pytest.raises(ValueError, match="positive"):
         Batcher(Recorder(), max_size=0)
+
+
+# --- admission by cost ----------------------------------------------------------------------------
+
+
+def test_admission_counts_tokens_not_texts() -> None:
+    """At 10 ms a token and 0.8 s of a 1 s timeout, 80 tokens may be ahead of an answer."""
+    recorder = Recorder()
+    recorder.gate.clear()
+    words = lambda n: " ".join(["w"] * n)  # noqa: E731
+
+    async def body(batcher: Batcher[str]) -> None:
+        busy = asyncio.create_task(batcher.submit(["busy"]))  # 1 token, running
+        while not recorder.calls:
+            await asyncio.sleep(0.001)
+        costly = asyncio.create_task(batcher.submit([words(50)]))  # 51 tokens ahead: accepted
+        await asyncio.sleep(0)
+        assert batcher.backlog_s == pytest.approx(0.51)
+        await refused_at_once(batcher.submit([words(40)]))  # would make 91
+        await refused_at_once(batcher.submit([words(15), words(15)]))  # 81: all or nothing
+        cheap = asyncio.create_task(batcher.submit([words(20)]))  # 71: accepted
+        await asyncio.sleep(0)
+        assert batcher.depth == 2
+        recorder.gate.set()
+        assert await busy == ["BUSY"]
+        assert await costly == [words(50).upper()]
+        assert await cheap == [words(20).upper()]
+
+    run(with_batcher(recorder, body, max_wait_s=0, seconds_per_token=0.01, timeout_s=1.0, admit_share=0.8))
+
+
+def test_a_costly_request_alone_is_always_tried() -> None:
+    """Refusing it when nothing else waits would refuse it for ever."""
+
+    async def body(batcher: Batcher[str]) -> list[str]:
+        return await batcher.submit([" ".join(["w"] * 1000)])
+
+    answer = run(with_batcher(Recorder(), body, seconds_per_token=0.01, timeout_s=1.0))
+    assert answer == [" ".join(["W"] * 1000)]
+
+
+def test_the_cost_estimate_follows_the_model_calls() -> None:
+    async def body(batcher: Batcher[str]) -> float:
+        assert batcher.seconds_per_token == 0.0  # nothing measured: admission by count alone
+        await batcher.submit(["a b c"])
+        return batcher.seconds_per_token
+
+    assert run(with_batcher(Recorder(), body)) > 0.0
+
+
+def test_texts_given_up_on_leave_the_cost_of_the_queue() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+
+    async def body(batcher: Batcher[str]) -> None:
+        busy = asyncio.create_task(batcher.submit(["busy"]))
+        while not recorder.calls:
+            await asyncio.sleep(0.001)
+        waiting = asyncio.create_task(batcher.submit(["x y z"]))
+        await asyncio.sleep(0)
+        assert batcher.backlog_s == pytest.approx(0.04)
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        assert batcher.backlog_s == pytest.approx(0.01)  # the running call's token only
+        recorder.gate.set()
+        await busy
+
+    run(with_batcher(recorder, body, max_wait_s=0, seconds_per_token=0.01, timeout_s=5.0))
+
+
+def test_bad_admission_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="admit_share"):
+        Batcher(lambda texts: texts, admit_share=0.0)
+    with pytest.raises(ValueError, match="seconds_per_token"):
+        Batcher(lambda texts: texts, seconds_per_token=-1.0)
