@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +123,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from slotfill.model.predictor import Predictor
-    from slotfill.service import workers
+    from slotfill.service import binding, workers
     from slotfill.service.log import configure_logging
     from slotfill.service.main import create_app
     from slotfill.service.settings import load_settings
@@ -144,25 +145,48 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     configure_logging(settings.log_format, settings.log_level)
     options: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
         "log_config": None,
         "access_log": False,
         "server_header": False,
         "timeout_graceful_shutdown": settings.shutdown_timeout_s,
     }
-    banner = ready_banner(args.host, args.port, settings.api_key is not None)
     if predictor is not None:
-        uvicorn.run(create_app(settings, predictor, on_ready=lambda: print(banner, flush=True)), **options)
-    else:
-        loading = (
-            f"  ({args.workers} workers are loading the model; GET /readyz answers 200 once one is ready)"
-        )
-        print(f"{banner}\n{loading}", flush=True)
-        # Each worker process builds its own app from the environment.
-        os.environ["SLOTFILL_MODEL_PATH"] = str(settings.model_path.resolve())
-        os.environ["SLOTFILL_DEVICE"] = settings.device
-        if workers.supported():
-            return workers.serve_workers(args.host, args.port, args.workers, options)
-        uvicorn.run(workers.APP, factory=True, workers=args.workers, **options)
+        sock = binding.listen_alone(args.host, args.port)  # a taken port fails here, before "ready"
+        banner = ready_banner(args.host, sock.getsockname()[1], settings.api_key is not None)
+        app = create_app(settings, predictor, on_ready=lambda: print(banner, flush=True))
+        return _run_until_stopped(uvicorn.Server(uvicorn.Config(app, **options)), sock)
+    sockets = binding.listen_for_workers(args.host, args.port, args.workers) if workers.supported() else []
+    port = sockets[0].getsockname()[1] if sockets else args.port
+    banner = ready_banner(args.host, port, settings.api_key is not None)
+    loading = f"  ({args.workers} workers are loading the model; GET /readyz answers 200 once one is ready)"
+    print(f"{banner}\n{loading}", flush=True)
+    # Each worker process builds its own app from the environment.
+    os.environ["SLOTFILL_MODEL_PATH"] = str(settings.model_path.resolve())
+    os.environ["SLOTFILL_DEVICE"] = settings.device
+    os.environ["SLOTFILL_BACKEND"] = settings.backend
+    if sockets:
+        return workers.serve_workers(sockets, options)
+    # Without SO_REUSEPORT (not Linux): uvicorn's own workers on one shared socket.
+    uvicorn.run(workers.APP, factory=True, workers=args.workers, host=args.host, port=args.port, **options)
     return 0
+
+
+def _run_until_stopped(server: Any, sock: Any) -> int:
+    """Serve on ``sock`` until SIGTERM or SIGINT, then drain; 0 after a clean stop either way.
+
+    uvicorn re-raises the signal it stopped on once it has drained, which under the default
+    handlers ended the process by SIGTERM (status 143) or with a KeyboardInterrupt: the handlers
+    installed here take that re-raised signal, so both stops exit 0, as ``--workers`` does.
+    """
+    stopped: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: stopped.append(signum))
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
+    return 0 if server.started or stopped else 1

@@ -4,8 +4,9 @@ Why not uvicorn's own multi-process mode: its workers share the master's single 
 and whichever worker wakes first accepts every connection waiting in the backlog. A client that
 opens its keep-alive connections together (a chatbot backend's pool, a load generator) can end up
 with all of them on one worker while the others idle; bench/serving.py saw exactly that. With
-``SO_REUSEPORT`` every worker binds its own socket and the kernel spreads new connections across
-them by their address hash.
+``SO_REUSEPORT`` every worker has its own socket and the kernel spreads new connections across
+them by their address hash. The sockets are bound and listening before the workers start
+(``service.binding``), so a taken port fails once, in the parent, and no other server can join.
 
 The parent only supervises: it forwards SIGTERM/SIGINT to the workers (each drains its requests in
 flight, as a single server does) and, if a worker dies on its own, stops the others and exits non-zero
@@ -26,7 +27,6 @@ from typing import Any
 
 logger = logging.getLogger("slotfill.service")
 APP = "slotfill.service.main:create_app"
-_BACKLOG = 2048
 
 
 def supported() -> bool:
@@ -34,35 +34,21 @@ def supported() -> bool:
     return hasattr(socket, "SO_REUSEPORT") and os.uname().sysname == "Linux"
 
 
-def _socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    return sock
-
-
-def _worker(host: str, port: int, options: dict[str, Any]) -> None:
-    """One server process: its own socket on the shared port, the app built from the environment."""
+def _worker(sock: socket.socket, options: dict[str, Any]) -> None:
+    """One server process on its own listening socket, the app built from the environment."""
     import uvicorn
 
-    sock = _socket(host, port)
-    sock.listen(_BACKLOG)
     config = uvicorn.Config(APP, factory=True, **options)
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> int:
-    """Run ``workers`` server processes on ``host:port`` until a signal or a worker's death."""
-    # Hold the port (bound, not listening: it takes no connections) so that port 0 gives every
-    # worker the same port, and a port already in use fails here, once, before any worker starts.
-    holder = _socket(host, port)
-    port = holder.getsockname()[1]
+def serve_workers(sockets: list[socket.socket], options: dict[str, Any]) -> int:
+    """Run one server process per listening socket until a signal or a worker's death."""
+    port = sockets[0].getsockname()[1]
     context = multiprocessing.get_context("spawn")
     processes: list[BaseProcess] = [
-        context.Process(target=_worker, args=(host, port, options), name=f"slotfill-worker-{i + 1}")
-        for i in range(workers)
+        context.Process(target=_worker, args=(sock, options), name=f"slotfill-worker-{i + 1}")
+        for i, sock in enumerate(sockets)
     ]
     stopping = False
 
@@ -77,8 +63,9 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
     try:
         for process in processes:
             process.start()
-        holder.close()
-        logger.info("%d workers on port %d, pids %s", workers, port, [p.pid for p in processes])
+        for sock in sockets:
+            sock.close()  # each worker has its own copy now
+        logger.info("%d workers on port %d, pids %s", len(processes), port, [p.pid for p in processes])
         while any(process.is_alive() for process in processes):
             dead = [p for p in processes if not p.is_alive()]
             if dead and not stopping:
@@ -86,7 +73,8 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
                 stop(signal.SIGTERM, None)
             time.sleep(0.2)
     finally:
-        holder.close()
+        for sock in sockets:
+            sock.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     # uvicorn re-raises the signal it stopped on once it has drained, so a clean stop is 0 or -SIG.

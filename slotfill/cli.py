@@ -33,10 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _exit_status(error: Exception) -> int | None:
     """The status for a failure the user can fix, or None for a bug (which keeps its traceback)."""
     from slotfill.model.artifact import ArtifactError
+    from slotfill.service.binding import PortInUseError
     from slotfill.training.commands import OutputError
     from slotfill.training.data import DataError
 
-    if isinstance(error, DataError | ArtifactError | OutputError):
+    if isinstance(error, DataError | ArtifactError | OutputError | PortInUseError):
         return EXIT_FAILURE
     if isinstance(error, ValueError):
         return EXIT_USAGE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from slotfill import cli
+from tests.service.live import free_port
 
 
 def serve(argv: list[str]) -> int:
@@ -31,9 +33,25 @@ def _restore_logging() -> Iterator[None]:
 
 @pytest.fixture
 def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, Any]]]:
-    """Replaces uvicorn.run: a test fails if a server would have been started by mistake."""
+    """Replaces uvicorn's ways of serving: a test fails if a server would have been started by
+    mistake. Each call is recorded as (app, options); one process serving on its own socket
+    records its port as ``options["port"]``."""
     calls: list[tuple[Any, dict[str, Any]]] = []
+
+    def run_server(server: Any, sockets: list[socket.socket] | None = None) -> None:
+        config = server.config
+        options = {
+            "port": sockets[0].getsockname()[1] if sockets else None,
+            "host": sockets[0].getsockname()[0] if sockets else None,
+            "log_config": config.log_config,
+            "access_log": config.access_log,
+            "timeout_graceful_shutdown": config.timeout_graceful_shutdown,
+        }
+        calls.append((config.app, options))
+        server.started = True
+
     monkeypatch.setattr("uvicorn.run", lambda app, **options: calls.append((app, options)))
+    monkeypatch.setattr("uvicorn.Server.run", run_server)
     return calls
 
 
@@ -94,11 +112,12 @@ def test_bad_device_and_options(
 
 
 def test_one_worker_serves_the_loaded_model(tiny_model_dir: Path, uvicorn_calls: list[Any]) -> None:
-    assert serve([str(tiny_model_dir), "--host", "0.0.0.0", "--port", "9123", "--device", "cpu"]) == 0
+    port = free_port()
+    assert serve([str(tiny_model_dir), "--host", "0.0.0.0", "--port", str(port), "--device", "cpu"]) == 0
     ((app, options),) = uvicorn_calls
     assert isinstance(app, FastAPI)
     assert app.state.slotfill.settings.device == "cpu"
-    assert options["host"] == "0.0.0.0" and options["port"] == 9123
+    assert options["host"] == "0.0.0.0" and options["port"] == port
     assert options["log_config"] is None and options["access_log"] is False
     assert options["timeout_graceful_shutdown"] == 30
     assert "workers" not in options
@@ -113,13 +132,17 @@ def test_several_workers_use_the_factory(
 
     monkeypatch.setenv("SLOTFILL_MODEL_PATH", "restored after the test")
     monkeypatch.setenv("SLOTFILL_DEVICE", "auto")
-    supervised: list[tuple[str, int, int, dict[str, Any]]] = []
+    supervised: list[tuple[list[socket.socket], dict[str, Any]]] = []
     monkeypatch.setattr(workers, "serve_workers", lambda *call: supervised.append(call) or 0)
-    assert serve([str(tiny_model_dir), "--workers", "3", "--device", "cpu"]) == 0
+    port = free_port()
+    assert serve([str(tiny_model_dir), "--workers", "3", "--device", "cpu", "--port", str(port)]) == 0
     if workers.supported():  # one SO_REUSEPORT socket per worker (tests/service/test_workers.py)
-        ((host, port, count, options),) = supervised
-        assert (host, port, count) == ("127.0.0.1", 8000, 3) and uvicorn_calls == []
+        ((sockets, options),) = supervised
+        assert [sock.getsockname() for sock in sockets] == [("127.0.0.1", port)] * 3
+        assert uvicorn_calls == []
         assert options["timeout_graceful_shutdown"] == 30 and "workers" not in options
+        for sock in sockets:
+            sock.close()
     else:  # uvicorn's own multi-process mode
         ((app, options),) = uvicorn_calls
         assert app == workers.APP and options["factory"] is True and options["workers"] == 3
@@ -144,11 +167,31 @@ def test_python_m_slotfill_service_is_slotfill_serve(tiny_model_dir: Path, uvico
     import sys
 
     argv = sys.argv
-    sys.argv = ["python -m slotfill.service", str(tiny_model_dir), "--port", "9124"]
+    port = free_port()
+    sys.argv = ["python -m slotfill.service", str(tiny_model_dir), "--port", str(port)]
     try:
         with pytest.raises(SystemExit) as exit_info:
             runpy.run_module("slotfill.service", run_name="__main__")
     finally:
         sys.argv = argv
     assert exit_info.value.code == 0
-    assert uvicorn_calls[0][1]["port"] == 9124
+    assert uvicorn_calls[0][1]["port"] == port
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_taken_port_is_one_line_and_no_ready_banner(
+    tiny_model_dir: Path, uvicorn_calls: list[Any], capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    """Another server listens there (here a plain socket): nothing is served, nothing says ready."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = serve([str(tiny_model_dir), "--port", str(port), "--workers", workers, "--device", "cpu"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert uvicorn_calls == []
+    assert "ready" not in captured.out
+    lines = [line for line in captured.err.splitlines() if line.strip() and "slotfill: error" in line]
+    assert lines == [f"slotfill: error: 127.0.0.1:{port} is already in use" + lines[0].split("in use", 1)[1]]
+    assert "Traceback" not in captured.err
