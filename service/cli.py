@@ -126,6 +126,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from slotfill.service import binding, workers
     from slotfill.service.log import configure_logging
     from slotfill.service.main import create_app
+    from slotfill.service.protocol import GuardedHttpToolsProtocol
     from slotfill.service.settings import load_settings
 
     overrides: dict[str, Any] = {"model_path": args.model}
@@ -149,6 +150,10 @@ def run_serve(args: argparse.Namespace) -> int:
         "access_log": False,
         "server_header": False,
         "timeout_graceful_shutdown": settings.shutdown_timeout_s,
+        # Header size, header count and read deadlines (service.protocol), and the bounds uvicorn has.
+        "http": GuardedHttpToolsProtocol,
+        "timeout_keep_alive": settings.keep_alive_s,
+        "limit_concurrency": settings.max_connections,
     }
     if predictor is not None:
         sock = binding.listen_alone(args.host, args.port)  # a taken port fails here, before "ready"

@@ -10,6 +10,7 @@ from importlib import metadata
 from fastapi import Depends, FastAPI
 
 from slotfill.model.predictor import Predictor
+from slotfill.service import protocol
 from slotfill.service.api.routes import demo, health, metrics, model, parse
 from slotfill.service.errors import install_error_handlers
 from slotfill.service.log import configure_logging
@@ -49,6 +50,14 @@ def create_app(
     if settings is None:
         settings = load_settings()
         configure_logging(settings.log_format, settings.log_level)
+    protocol.configure(
+        protocol.Limits(
+            max_header_bytes=settings.max_header_bytes,
+            max_headers=settings.max_headers,
+            header_timeout_s=settings.header_timeout_s,
+            body_timeout_s=settings.body_timeout_s,
+        )
+    )
     state = ServiceState(settings, Metrics(), predictor, on_ready)
     app = FastAPI(title="slotfill", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     app.state.slotfill = state

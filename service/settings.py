@@ -63,6 +63,22 @@ class Settings(BaseSettings):
     shutdown_timeout_s: int = Field(
         default=30, ge=1, le=3600, description="grace period for in-flight requests"
     )
+    max_header_bytes: int = Field(
+        default=16_384, ge=1024, le=1 << 20, description="largest request head (request line and headers)"
+    )
+    max_headers: int = Field(default=100, ge=10, le=1000, description="most header fields in a request")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0.0, le=300.0, description="time to receive a request's head, then 408 and close"
+    )
+    body_timeout_s: float = Field(
+        default=10.0, gt=0.0, le=300.0, description="time to receive a request's body, then 408 and close"
+    )
+    keep_alive_s: float = Field(
+        default=5.0, gt=0.0, le=300.0, description="idle time between requests before a connection closes"
+    )
+    max_connections: int = Field(
+        default=1000, ge=1, le=100_000, description="open connections and requests before 503 answers"
+    )
 
     @field_validator("device")
     @classmethod
