@@ -67,6 +67,7 @@ def create_app(
         metrics=state.metrics,
         max_body_bytes=settings.max_body_bytes,
         log_text=settings.log_text,
+        api_key=settings.api_key.get_secret_value() if settings.api_key is not None else None,
     )
     auth = [Depends(require_api_key)] if settings.api_key is not None else []
     app.include_router(health.router)

@@ -16,9 +16,16 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slotfill.service.errors import BodyError, BodyNotUtf8Error, BodyTooLargeError, error_response
+from slotfill.service.errors import (
+    APIError,
+    BodyError,
+    BodyNotUtf8Error,
+    BodyTooLargeError,
+    error_response,
+)
 from slotfill.service.log import access_logger
 from slotfill.service.metrics import Metrics
+from slotfill.service.security import check_raw_headers, is_protected
 
 logger = logging.getLogger("slotfill.service")
 REQUEST_ID = "X-Request-ID"
@@ -64,8 +71,17 @@ def _content_length(scope: Scope) -> int | None:
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int, log_text: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        log_text: bool,
+        api_key: str | None = None,
+    ) -> None:
         self.app = app
+        self.api_key = api_key
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.log_text = log_text
@@ -104,10 +120,16 @@ class RequestMiddleware:
             return message
 
         try:
+            if self.api_key is not None and is_protected(scope["path"]):
+                check_raw_headers(scope["headers"], self.api_key)
             length = _content_length(scope)
             if length is not None and length > self.max_body_bytes:
                 raise BodyTooLargeError(self.max_body_bytes)
             await self.app(scope, receive_limited, send_with_id)
+        except APIError as error:  # the API key, checked before the body is read
+            if not started:
+                response = error_response(error.status, error.code, error.message, headers=error.headers)
+                await response(scope, receive, send_with_id)
         except BodyError as error:
             if not started:
                 response = error_response(error.status_code, error.code, str(error.detail))

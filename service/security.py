@@ -30,14 +30,17 @@ def key_matches(supplied: list[str], expected: str) -> bool:
     return found
 
 
-async def require_api_key(
-    settings: SettingsDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    api_key: Annotated[str | None, Depends(header_scheme)],
-) -> None:
-    if settings.api_key is None:
-        return
-    supplied = [key for key in (bearer.credentials if bearer else None, api_key) if key]
+# The routes behind the key (the probes, the demo page and the docs stay open).
+PROTECTED = ("/v1/", "/metrics")
+
+
+def is_protected(path: str) -> bool:
+    return path.startswith(PROTECTED[0]) or path == PROTECTED[1] or path.startswith(PROTECTED[1] + "/")
+
+
+def check_key(bearer: str | None, api_key: str | None, expected: str) -> None:
+    """Raise the 401 for the keys a request supplied (as a Bearer token or X-API-Key)."""
+    supplied = [key for key in (bearer, api_key) if key]
     if not supplied:
         raise APIError(
             401,
@@ -45,5 +48,31 @@ async def require_api_key(
             "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             headers=CHALLENGE,
         )
-    if not key_matches(supplied, settings.api_key.get_secret_value()):
+    if not key_matches(supplied, expected):
         raise APIError(401, "unauthorized", "the API key is not valid", headers=CHALLENGE)
+
+
+def check_raw_headers(headers: list[tuple[bytes, bytes]], expected: str) -> None:
+    """``check_key`` on an ASGI scope's raw headers: what the middleware runs before the body is
+    read, so a request without the key learns that first (401), not what is wrong with its body."""
+    bearer = api_key = None
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and credentials.strip():
+                bearer = credentials.strip()
+        elif name == b"x-api-key":
+            api_key = value.decode("latin-1")
+    check_key(bearer, api_key, expected)
+
+
+async def require_api_key(
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(header_scheme)],
+) -> None:
+    """The key as a route dependency: it puts the key in the OpenAPI schema (the "Authorize"
+    button of /docs); the middleware has already refused requests without it."""
+    if settings.api_key is None:
+        return
+    check_key(bearer.credentials if bearer else None, api_key, settings.api_key.get_secret_value())

@@ -76,3 +76,22 @@ def test_no_route_reads_files(client: TestClient) -> None:
         response = client.get(path)
         assert "root:" not in response.text
     assert client.get("/v1/model?path=/etc/passwd").json()["id"] == "model"  # query ignored
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"text": ', b"\xff\xfe{}", b'{"texts": 3}'], ids=["invalid JSON", "not UTF-8", "wrong shape"]
+)
+def test_the_key_is_checked_before_the_body_is_read(secured: TestClient, body: bytes) -> None:
+    """Without the key a client learns nothing about what its body would have got."""
+    json_type = {"Content-Type": "application/json"}
+    response = secured.post("/v1/parse", content=body, headers=json_type)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    with_key = secured.post("/v1/parse", content=body, headers={**json_type, "X-API-Key": KEY})
+    assert with_key.status_code in (400, 422)
+
+
+def test_the_demo_page_stays_open_behind_a_key(secured: TestClient) -> None:
+    assert secured.get("/").status_code == 200
+    assert secured.get("/v1/model").status_code == 401
+    assert secured.get("/metricsx").status_code == 404
