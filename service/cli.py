@@ -103,14 +103,14 @@ def _check_model_elsewhere(model: Path, device: str, backend: Backend) -> None:
     """Load the model once in a spawned process and raise its error here, as loading it here would."""
     import multiprocessing
 
-    from slotfill.model.artifact import ArtifactError
-
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         problem = pool.apply(_load_problem, (str(model), device, backend))
     if problem is None:
         return
     kind, path, reason = problem
     if kind == "artifact":
+        from slotfill.model.artifact import ArtifactError  # torch, but only on the way out
+
         raise ArtifactError(Path(path), reason)
     raise ValueError(reason)
 
@@ -122,10 +122,8 @@ def run_serve(args: argparse.Namespace) -> int:
     """
     import uvicorn
 
-    from slotfill.model.predictor import Predictor
     from slotfill.service import binding, workers
     from slotfill.service.log import configure_logging
-    from slotfill.service.main import create_app
     from slotfill.service.protocol import GuardedHttpToolsProtocol
     from slotfill.service.settings import load_settings
 
@@ -141,6 +139,8 @@ def run_serve(args: argparse.Namespace) -> int:
         _check_model_elsewhere(settings.model_path, settings.device, settings.backend)
         predictor = None
     else:
+        from slotfill.model.predictor import Predictor  # torch: never in the --workers supervisor
+
         predictor = Predictor.load(
             settings.model_path, settings.device, settings.backend, settings.torch_threads
         )
@@ -156,6 +156,8 @@ def run_serve(args: argparse.Namespace) -> int:
         "limit_concurrency": settings.max_connections,
     }
     if predictor is not None:
+        from slotfill.service.main import create_app
+
         sock = binding.listen_alone(args.host, args.port)  # a taken port fails here, before "ready"
         banner = ready_banner(args.host, sock.getsockname()[1], settings.api_key is not None)
         app = create_app(settings, predictor, on_ready=lambda: print(banner, flush=True))

@@ -83,9 +83,13 @@ class Settings(BaseSettings):
     @field_validator("device")
     @classmethod
     def _known_device(cls, value: str) -> str:
-        from slotfill.model.device import resolve_device
+        from slotfill.model.device import check_device_name, resolve_device
 
-        resolve_device(value)  # raises ValueError with the choices, or "CUDA is not available"
+        check_device_name(value)  # raises ValueError with the choices
+        if value.startswith("cuda"):
+            # Whether CUDA is there takes torch; "auto" and "cpu" need no answer, so reading the
+            # settings (the --workers supervisor does only that) does not load it.
+            resolve_device(value)  # raises "CUDA is not available"
         return value
 
     @field_validator("api_key")

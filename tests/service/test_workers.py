@@ -65,6 +65,14 @@ def test_sigterm_stops_every_worker(server: Server) -> None:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
 
 
+def test_the_supervisor_holds_no_torch(server: Server) -> None:
+    """It only forwards signals and watches the workers: torch and a model (~300 MB) are theirs."""
+    maps = Path(f"/proc/{server.process.pid}/maps").read_text()
+    assert "libtorch" not in maps
+    worker = next(pid for pid in children(server.process.pid) if "spawn_main" in _cmdline(pid))
+    assert "libtorch" in Path(f"/proc/{worker}/maps").read_text()
+
+
 def test_a_dead_worker_takes_the_service_down_for_a_restart(server: Server) -> None:
     """Rather than serve on at half capacity unnoticed: the orchestrator sees the exit and restarts."""
     worker = next(pid for pid in children(server.process.pid) if "spawn_main" in _cmdline(pid))
