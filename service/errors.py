@@ -116,7 +116,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors()
     invalid_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
     if invalid_json is not None:
-        reason = (invalid_json.get("ctx") or {}).get("error", "JSON decode error")
+        reason = str((invalid_json.get("ctx") or {}).get("error", "JSON decode error"))
+        # Some of json's messages end in "at" themselves ("Invalid control character at").
+        reason = reason.removesuffix(" at")
         position = invalid_json["loc"][-1] if invalid_json.get("loc") else "?"
         return error_response(400, "invalid_json", f"the body is not valid JSON: {reason} at byte {position}")
     code, message, field = _describe(errors[0]) if errors else ("invalid_request", "invalid request", None)

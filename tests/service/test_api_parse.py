@@ -219,6 +219,13 @@ def test_invalid_json(client: TestClient, route: str) -> None:
     assert "not valid JSON" in error_of(response, 400, "invalid_json")
 
 
+def test_a_json_error_names_its_byte_once(client: TestClient) -> None:
+    body = b'{"text": "a\x01b"}'  # a raw control character inside a string
+    response = client.post("/v1/parse", content=body, headers={"Content-Type": "application/json"})
+    message = error_of(response, 400, "invalid_json")
+    assert message == "the body is not valid JSON: Invalid control character at byte 11"
+
+
 @pytest.mark.parametrize("body", [b'{"text": "caf\xe9"}', b"[" * 100_000, b"\xff\xfe{}"])
 def test_undecodable_json(client: TestClient, body: bytes) -> None:
     response = client.post("/v1/parse", content=body, headers={"Content-Type": "application/json"})
