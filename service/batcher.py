@@ -17,7 +17,13 @@ of model seconds per token, measured on every call, and refuses at once (:class:
 a 503 with ``Retry-After``) a request whose tokens would not be tagged, behind the work already
 queued and running, within ``admit_share`` of ``timeout_s``. A request it accepts is thus
 expected to finish in time: overload turns into quick 503s rather than 504s after a long wait.
-``queue_limit`` still bounds the number of waiting texts. A caller waits at most ``timeout_s``
+``queue_limit`` still bounds the number of waiting texts.
+
+Cheap requests go first. A request of at most ``small_tokens`` tokens (nearly every chat message)
+waits in a lane of its own, served before the lane of large ones and admitted by the work ahead
+of it there alone: eight clients sending 64,000-token batches no longer push a one-line message
+to seconds or to 503s. A large request that has waited half its admission budget is served next
+all the same, so the large lane never starves into 504s. A caller waits at most ``timeout_s``
 (:class:`InferenceTimeoutError`), and texts whose caller gave up are skipped, so a slow model call
 does not leave a backlog of work nobody waits for. ``max_size=1`` or ``max_wait_s=0`` turn the
 waiting off (the second still batches whatever queued up meanwhile).
@@ -27,16 +33,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
+
+from slotfill.service.cost import CostModel
 
 T = TypeVar("T")
 logger = logging.getLogger("slotfill.batcher")
-# How fast the seconds-per-token estimate follows new measurements (weight of the newest call).
-_COST_SMOOTHING = 0.2
 
 
 class QueueFullError(Exception):
@@ -59,6 +66,32 @@ class _Item(Generic[T]):
     enqueued: float
 
 
+@dataclass
+class _Lane(Generic[T]):
+    """Waiting texts in arrival order, and their tokens (texts given up on included until dropped)."""
+
+    items: deque[_Item[T]] = field(default_factory=deque)
+    tokens: int = 0
+
+    def add(self, items: Sequence[_Item[T]]) -> None:
+        self.items.extend(items)
+        self.tokens += sum(item.tokens for item in items)
+
+    def pop(self) -> _Item[T]:
+        item = self.items.popleft()
+        self.tokens -= item.tokens
+        return item
+
+    def drop_given_up(self) -> None:
+        """Forget the texts whose caller stopped waiting (timed out or went away)."""
+        while self.items and self.items[0].future.done():
+            self.pop()
+
+    def keep_waited_for(self) -> None:
+        self.items = deque(item for item in self.items if not item.future.done())
+        self.tokens = sum(item.tokens for item in self.items)
+
+
 def _resolve(item: _Item[T], result: T) -> None:
     if not item.future.done():  # done: the caller timed out or went away
         item.future.set_result(result)
@@ -77,7 +110,7 @@ class Batcher(Generic[T]):
         predict: Callable[[list[str]], Sequence[T]],
         *,
         max_size: int = 32,
-        max_tokens: int = 4096,
+        max_tokens: int = 1024,
         max_wait_s: float = 0.002,
         queue_limit: int = 512,
         timeout_s: float = 5.0,
@@ -85,10 +118,12 @@ class Batcher(Generic[T]):
         on_batch: Callable[[int, int, float], None] | None = None,
         seconds_per_token: float = 0.0,
         admit_share: float = 0.8,
+        small_tokens: int = 256,
     ) -> None:
         """``seconds_per_token``: the starting estimate of model time per token (0: admit by
         count alone until the first call is measured); ``admit_share``: the share of ``timeout_s``
-        that the work ahead of a new request, its own included, may be expected to take."""
+        that the work ahead of a new request, its own included, may be expected to take;
+        ``small_tokens``: the most tokens of a request served in the lane of small ones."""
         if max_size < 1 or max_tokens < 1 or queue_limit < 1 or max_wait_s < 0 or timeout_s <= 0:
             raise ValueError("max_size, max_tokens, queue_limit and timeout_s must be positive")
         if seconds_per_token < 0 or not 0 < admit_share <= 1:
@@ -101,11 +136,13 @@ class Batcher(Generic[T]):
         self.timeout_s = timeout_s
         self._count_tokens = count_tokens
         self._on_batch = on_batch
-        self.seconds_per_token = seconds_per_token
+        self.cost = CostModel.starting_at(seconds_per_token)
         self.admit_share = admit_share
-        self._queued_tokens = 0  # tokens of the pending items (some possibly given up on)
+        self.small_tokens = small_tokens
         self._running_tokens = 0  # tokens of the call in progress
-        self._pending: deque[_Item[T]] = deque()
+        self._model_seconds = 0.0  # how long the last model call took, in its thread
+        self._small: _Lane[T] = _Lane()
+        self._large: _Lane[T] = _Lane()
         self._arrived = asyncio.Event()
         self._closed = False
         self._busy_since: float | None = None
@@ -116,12 +153,30 @@ class Batcher(Generic[T]):
     @property
     def depth(self) -> int:
         """Texts waiting for the model (including some whose caller already gave up)."""
-        return len(self._pending)
+        return len(self._small.items) + len(self._large.items)
 
     @property
     def backlog_s(self) -> float:
         """Expected model seconds of the work queued and running, by the current estimate."""
-        return (self._queued_tokens + self._running_tokens) * self.seconds_per_token
+        return self._expected(self._small.tokens + self._large.tokens)
+
+    def _expected(self, queued_tokens: int) -> float:
+        """Model seconds of ``queued_tokens`` in calls of at most ``max_tokens``, after the call in
+        progress (if any)."""
+        calls = -(-queued_tokens // self.max_tokens) + (1 if self._running_tokens else 0)
+        return self.cost.seconds(calls, queued_tokens + self._running_tokens)
+
+    def _serving(self) -> _Lane[T]:
+        """The lane the next model call takes from: small requests first, unless the oldest large
+        one has waited half its admission budget."""
+        self._small.drop_given_up()
+        self._large.drop_given_up()
+        if not self._large.items:
+            return self._small
+        if not self._small.items:
+            return self._large
+        waited = asyncio.get_running_loop().time() - self._large.items[0].enqueued
+        return self._large if waited > self.admit_share * self.timeout_s / 2 else self._small
 
     @property
     def busy_for(self) -> float:
@@ -150,8 +205,9 @@ class Batcher(Generic[T]):
             except TimeoutError:
                 self._worker.cancel()
                 await asyncio.gather(self._worker, return_exceptions=True)
-        while self._pending:
-            _fail(self._pending.popleft(), BatcherClosedError("the service is shutting down"))
+        for lane in (self._small, self._large):
+            while lane.items:
+                _fail(lane.pop(), BatcherClosedError("the service is shutting down"))
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -166,23 +222,24 @@ class Batcher(Generic[T]):
             return []
         if self._worker is None or self._worker.done():
             raise RuntimeError("the batcher is not running")
-        if len(self._pending) + len(texts) > self.queue_limit:
-            raise QueueFullError(f"{len(self._pending)} texts are already waiting (limit {self.queue_limit})")
+        if self.depth + len(texts) > self.queue_limit:
+            raise QueueFullError(f"{self.depth} texts are already waiting (limit {self.queue_limit})")
         loop = asyncio.get_running_loop()
         now = loop.time()
         items = [_Item(text, self._count_tokens(text), loop.create_future(), now) for text in texts]
         tokens = sum(item.tokens for item in items)
-        expected = self.backlog_s + tokens * self.seconds_per_token
+        lane = self._small if tokens <= self.small_tokens else self._large
+        queued = self._small.tokens + (self._large.tokens if lane is self._large else 0)
+        expected = self._expected(queued + tokens)
         budget = self.admit_share * self.timeout_s
-        if expected > budget and (self._pending or self._running_tokens):
+        if expected > budget and (queued or self._running_tokens):
             # Alone in an idle queue a request is always tried, however costly: refusing it would
             # refuse it forever. Behind other work it waits for room.
             raise QueueFullError(
                 f"about {expected:.2f} s of model work would be ahead of this request's answer "
                 f"(the limit is {budget:.2f} s)"
             )
-        self._pending.extend(items)
-        self._queued_tokens += tokens
+        lane.add(items)
         self._arrived.set()
         futures = [item.future for item in items]
         try:
@@ -194,8 +251,8 @@ class Batcher(Generic[T]):
             if not all(future.done() for future in futures):
                 for future in futures:
                     future.cancel()
-                self._pending = deque(item for item in self._pending if not item.future.done())
-                self._queued_tokens = sum(item.tokens for item in self._pending)
+                self._small.keep_waited_for()
+                self._large.keep_waited_for()
 
     # The worker ---------------------------------------------------------------------------------
 
@@ -211,10 +268,11 @@ class Batcher(Generic[T]):
                 for item in batch:
                     _fail(item, error)
 
-    def _plan(self) -> tuple[int, bool]:
-        """How many live texts from the head go in the next batch, and whether that batch is full."""
+    def _plan(self, lane: _Lane[T] | None = None) -> tuple[int, bool]:
+        """How many live texts from the head of ``lane`` (default: the one served next) go in the
+        next batch, and whether that batch is full."""
         count = tokens = 0
-        for item in self._pending:
+        for item in (lane or self._serving()).items:
             if item.future.done():
                 continue
             if count == self.max_size or (count and tokens + item.tokens > self.max_tokens):
@@ -226,15 +284,14 @@ class Batcher(Generic[T]):
     async def _next_batch(self) -> list[_Item[T]]:
         loop = asyncio.get_running_loop()
         while True:
-            while self._pending and self._pending[0].future.done():
-                self._queued_tokens -= self._pending.popleft().tokens
-            if not self._pending:
+            lane = self._serving()
+            if not lane.items:
                 if self._closed:
                     return []
                 self._arrived.clear()
                 await self._arrived.wait()
                 continue
-            deadline = self._pending[0].enqueued + self.max_wait_s
+            deadline = lane.items[0].enqueued + self.max_wait_s
             while self._worth_waiting() and not self._plan()[1]:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
@@ -253,25 +310,17 @@ class Batcher(Generic[T]):
         several are queued. A lone request after a lone one goes straight to the model."""
         if self._closed or self.max_wait_s <= 0:
             return False
-        return self._last_size > 1 or len(self._pending) > 1
+        return self._last_size > 1 or self.depth > 1
 
     def _take(self) -> list[_Item[T]]:
-        count, _ = self._plan()
+        lane = self._serving()
+        count, _ = self._plan(lane)
         batch: list[_Item[T]] = []
         while len(batch) < count:
-            item = self._pending.popleft()
-            self._queued_tokens -= item.tokens
+            item = lane.pop()
             if not item.future.done():
                 batch.append(item)
         return batch
-
-    def _measured(self, tokens: int, seconds: float) -> None:
-        """Fold one model call into the seconds-per-token estimate (a moving average)."""
-        observed = seconds / max(tokens, 1)
-        if self.seconds_per_token <= 0:
-            self.seconds_per_token = observed
-        else:
-            self.seconds_per_token += _COST_SMOOTHING * (observed - self.seconds_per_token)
 
     async def _dispatch(self, batch: list[_Item[T]]) -> None:
         loop = asyncio.get_running_loop()
@@ -287,7 +336,7 @@ class Batcher(Generic[T]):
                 logger.warning("a batch of %d failed (%r); retrying its texts one by one", len(batch), error)
                 await self._one_by_one(batch)
         else:
-            self._measured(tokens, loop.time() - started)
+            self.cost.observe(tokens, self._model_seconds)
             for item, result in zip(batch, results, strict=True):
                 _resolve(item, result)
         finally:
@@ -310,7 +359,11 @@ class Batcher(Generic[T]):
                 _resolve(item, result)
 
     def _call(self, texts: list[str]) -> list[T]:
+        # Timed here, in the model's thread: the time until the event loop takes the result back
+        # would add whatever else the loop was doing (building a large response, say).
+        began = time.perf_counter()
         results = list(self._predict(texts))
+        self._model_seconds = time.perf_counter() - began
         if len(results) != len(texts):
             raise RuntimeError(f"the model returned {len(results)} results for {len(texts)} texts")
         return results

@@ -43,7 +43,12 @@ class Settings(BaseSettings):
         default=1 << 20, ge=1024, le=1 << 26, description="largest request body accepted (64 MiB at most)"
     )
     batch_max_size: int = Field(default=32, ge=1, le=4096, description="most texts per model call (1: off)")
-    batch_max_tokens: int = Field(default=4096, ge=1, description="token budget of one model call")
+    batch_max_tokens: int = Field(
+        default=1024,
+        ge=1,
+        description="token budget of one model call, which no request can interrupt (so: a bound on the "
+        "wait of a short request behind long ones)",
+    )
     batch_wait_ms: float = Field(
         default=2.0, ge=0.0, le=1000.0, description="longest wait for a batch to fill"
     )

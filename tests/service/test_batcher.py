@@ -14,6 +14,7 @@ from slotfill.service.batcher import (
     BatcherClosedError,
     InferenceTimeoutError,
     QueueFullError,
+    _Item,
 )
 
 T = TypeVar("T")
@@ -288,9 +289,9 @@ def test_a_costly_request_alone_is_always_tried() -> None:
 
 def test_the_cost_estimate_follows_the_model_calls() -> None:
     async def body(batcher: Batcher[str]) -> float:
-        assert batcher.seconds_per_token == 0.0  # nothing measured: admission by count alone
+        assert batcher.cost.per_token == 0.0  # nothing measured: admission by count alone
         await batcher.submit(["a b c"])
-        return batcher.seconds_per_token
+        return batcher.cost.per_token
 
     assert run(with_batcher(Recorder(), body)) > 0.0
 
@@ -320,3 +321,81 @@ def test_bad_admission_settings_are_refused() -> None:
         Batcher(lambda texts: texts, admit_share=0.0)
     with pytest.raises(ValueError, match="seconds_per_token"):
         Batcher(lambda texts: texts, seconds_per_token=-1.0)
+
+
+# --- small requests first -------------------------------------------------------------------------
+
+
+def test_small_requests_overtake_large_ones() -> None:
+    recorder = Recorder()
+    recorder.gate.clear()
+
+    async def body(batcher: Batcher[str]) -> None:
+        busy = asyncio.create_task(batcher.submit(["busy"]))
+        while not recorder.calls:
+            await asyncio.sleep(0.001)
+        large = asyncio.create_task(batcher.submit([" ".join(["w"] * 300)]))
+        await asyncio.sleep(0)
+        small = asyncio.create_task(batcher.submit(["fly to paris"]))
+        await asyncio.sleep(0)
+        recorder.gate.set()
+        await asyncio.gather(busy, large, small)
+        assert [call[0][:6] for call in recorder.calls] == ["busy", "fly to", "w w w "]
+
+    run(with_batcher(recorder, body, max_wait_s=0, max_size=1))
+
+
+def test_a_small_request_is_admitted_by_the_small_work_ahead_of_it() -> None:
+    """At 10 ms a token and 8 s of budget: 700 large tokens queued would leave no room for 150
+    more in one queue; a small request waits behind the running call and small ones only."""
+    recorder = Recorder()
+    recorder.gate.clear()
+    words = lambda n: " ".join(["w"] * n)  # noqa: E731
+
+    async def body(batcher: Batcher[str]) -> None:
+        busy = asyncio.create_task(batcher.submit(["busy"]))
+        while not recorder.calls:
+            await asyncio.sleep(0.001)
+        large = asyncio.create_task(batcher.submit([words(700)]))  # 701 ahead: accepted
+        await asyncio.sleep(0)
+        small = asyncio.create_task(batcher.submit([words(150)]))  # 1 ahead in its lane
+        await asyncio.sleep(0)
+        assert batcher.depth == 2
+        await refused_at_once(batcher.submit([words(300)]))  # a large one sees everything: 1151
+        recorder.gate.set()
+        await asyncio.gather(busy, large, small)
+
+    run(with_batcher(recorder, body, max_wait_s=0, seconds_per_token=0.01, timeout_s=10.0, admit_share=0.8))
+
+
+def test_a_large_request_waiting_half_its_budget_goes_next() -> None:
+    """Small ones first, but not for ever: a large request would otherwise time out (504)."""
+
+    async def body(batcher: Batcher[str]) -> tuple[str, str]:
+        loop = asyncio.get_running_loop()
+        small = _Item("s", 1, loop.create_future(), loop.time())
+        fresh = _Item("l", 500, loop.create_future(), loop.time())
+        batcher._small.add([small])
+        batcher._large.add([fresh])
+        first = batcher._serving().items[0].text
+        fresh.enqueued -= 0.5 * batcher.admit_share * batcher.timeout_s + 0.01  # waited past half
+        second = batcher._serving().items[0].text
+        for item in (small, fresh):
+            item.future.cancel()
+        return first, second
+
+    assert asyncio.run(body(Batcher(lambda texts: texts, timeout_s=1.0))) == ("s", "l")
+
+
+def test_the_cost_of_a_call_is_a_fixed_part_plus_a_part_per_token() -> None:
+    """Short calls' fixed cost must not read as a price per token: after many 3-token calls of
+    30 ms, a 1,000-token call of 0.5 s gives each part its own estimate."""
+    from slotfill.service.cost import CostModel
+
+    model = CostModel.starting_at(0.01)
+    for _ in range(20):
+        model.observe(3, 0.030)
+    model.observe(1000, 0.5)
+    assert model.per_token == pytest.approx(0.00047, rel=0.05)
+    assert model.per_call == pytest.approx(0.0286, rel=0.05)
+    assert model.seconds(calls=2, tokens=1003) == pytest.approx(0.53, rel=0.05)
