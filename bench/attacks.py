@@ -328,7 +328,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     model = ensure_tiny_model(out / "tiny-model", (200, 50, 50)) if args.quick else ensure_default_model()
     seconds = args.seconds
     results: list[dict[str, Any]] = []
-    with running_server(model, "cpu", out, "attacks") as server:
+    # The quick run waits for stalled connections no longer than it has to.
+    deadlines = {"header_timeout_s": "1", "body_timeout_s": "1"} if args.quick else {}
+    with running_server(model, "cpu", out, "attacks", **deadlines) as server:
         time.sleep(1.0)
         idle = server.sampler.between(0, time.monotonic()).get("rss_end_mib", 0.0)
         client = Client(server.port, texts)
