@@ -114,6 +114,24 @@ class ParseResult(BaseModel):
         )
 
 
+def parse_json_fields(parse: Parse) -> dict[str, Any]:
+    """``ParseResult.of(parse)`` as plain JSON types, in the same fields and order, built without
+    model instances: a batch of long texts holds tens of thousands of tokens, whose pydantic
+    objects cost the event loop far more than the answer's arithmetic did.
+    ``tests/service/test_api_parse.py`` holds the two to the same JSON."""
+    intent = parse.intent
+    return {
+        "text": parse.text,
+        "tokens": [{"text": t.text, "start": t.start, "end": t.end} for t in parse.tokens],
+        "tags": parse.tags,
+        "slots": [
+            {"slot": s.slot, "value": s.value, "start": s.start, "end": s.end, "confidence": s.confidence}
+            for s in parse.slots
+        ],
+        "intent": None if intent is None else {"intent": intent.intent, "confidence": intent.confidence},
+    }
+
+
 class ParseResponse(ParseResult):
     model: ModelRef
     took_ms: float = Field(ge=0.0, description="time in the service, queueing included")

@@ -399,3 +399,20 @@ def test_slow_model_is_504(
         assert "0.2 s" in error_of(client.post("/v1/parse", json={"text": TEXT}), 504, "timeout")
         blocking.gate.set()
         assert client.post("/v1/parse", json={"text": TEXT}).status_code == 200
+
+
+def test_the_answers_are_the_schemas_json(client: TestClient, tiny_predictor: Predictor) -> None:
+    """Built as plain dicts for speed, they must be what the documented models would give."""
+    from slotfill.service.schemas import ParseResult
+
+    texts = [TEXT, "  Leave Boston, on  Friday!", "x", "fly from São Paulo to Tokyo \U0001f6eb"]
+    single = client.post("/v1/parse", json={"text": texts[0]}).json()
+    batch = client.post("/v1/parse/batch", json={"texts": texts}).json()
+    parses = tiny_predictor.parse_batch(texts)
+    expected = [ParseResult.of(parse).model_dump(mode="json") for parse in parses]
+    alone = ParseResult.of(tiny_predictor.parse(texts[0])).model_dump(mode="json")
+    assert list(single) == [*alone, "model", "took_ms"]
+    assert {k: v for k, v in single.items() if k not in ("model", "took_ms")} == alone
+    assert list(batch) == ["results", "model", "took_ms"]
+    assert batch["results"] == expected
+    assert set(batch["model"]) == {"id", "version", "created"}

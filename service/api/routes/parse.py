@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
 
 from slotfill.model.prediction import Parse
 from slotfill.service.batcher import BatcherClosedError, InferenceTimeoutError, QueueFullError
@@ -18,7 +20,7 @@ from slotfill.service.schemas import (
     ParseBatchResponse,
     ParseRequest,
     ParseResponse,
-    ParseResult,
+    parse_json_fields,
 )
 from slotfill.service.settings import Settings
 from slotfill.service.state import Runtime
@@ -77,23 +79,30 @@ def _took_ms(begun: float) -> float:
     return round((time.perf_counter() - begun) * 1000, 3)
 
 
-@router.post("/parse", summary="Tag one text")
+def _json(content: dict[str, Any]) -> Response:
+    """The answer encoded by orjson: the route's ``response_model`` documents it in OpenAPI, and
+    FastAPI sends a ``Response`` as it is, without validating and encoding it a second time."""
+    return Response(orjson.dumps(content), media_type="application/json")
+
+
+@router.post("/parse", summary="Tag one text", response_model=ParseResponse)
 async def parse(
     body: ParseRequest, request: Request, runtime: RuntimeDep, settings: SettingsDep, metrics: MetricsDep
-) -> ParseResponse:
+) -> Response:
     """Tokens with offsets, one BIO tag per token, the slots (``text[start:end] == value``) and the
     intent. Offsets count Unicode code points."""
     begun = time.perf_counter()
     _check_length(body.text, "text", settings)
     _note(request, [body.text])
     (result,) = await _tag(request, runtime, metrics, [body.text])
-    return ParseResponse.of(result, model=runtime.ref, took_ms=_took_ms(begun))
+    model = runtime.ref.model_dump()
+    return _json({**parse_json_fields(result), "model": model, "took_ms": _took_ms(begun)})
 
 
-@router.post("/parse/batch", summary="Tag several texts")
+@router.post("/parse/batch", summary="Tag several texts", response_model=ParseBatchResponse)
 async def parse_batch(
     body: ParseBatchRequest, request: Request, runtime: RuntimeDep, settings: SettingsDep, metrics: MetricsDep
-) -> ParseBatchResponse:
+) -> Response:
     """One result per text, in the order sent. The texts join the same micro-batches as single
     requests; if any text fails the whole call fails."""
     begun = time.perf_counter()
@@ -108,6 +117,10 @@ async def parse_batch(
         _check_length(text, f"texts[{index}]", settings)
     _note(request, body.texts)
     results = await _tag(request, runtime, metrics, body.texts)
-    return ParseBatchResponse(
-        results=[ParseResult.of(r) for r in results], model=runtime.ref, took_ms=_took_ms(begun)
+    return _json(
+        {
+            "results": [parse_json_fields(r) for r in results],
+            "model": runtime.ref.model_dump(),
+            "took_ms": _took_ms(begun),
+        }
     )
