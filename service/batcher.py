@@ -50,6 +50,10 @@ class QueueFullError(Exception):
     """More texts are waiting than the queue holds; the caller should retry later."""
 
 
+class RequestTooCostlyError(Exception):
+    """The request alone would take longer than its timeout allows, by the cost estimate."""
+
+
 class BatcherClosedError(Exception):
     """The service is shutting down and takes no new work."""
 
@@ -230,11 +234,20 @@ class Batcher(Generic[T]):
         tokens = sum(item.tokens for item in items)
         lane = self._small if tokens <= self.small_tokens else self._large
         queued = self._small.tokens + (self._large.tokens if lane is self._large else 0)
-        expected = self._expected(queued + tokens)
         budget = self.admit_share * self.timeout_s
+        alone = self.cost.seconds(-(-tokens // self.max_tokens), tokens)
+        if alone > budget and lane is self._large:
+            # It would time out even with the model to itself: no retry can help, so not a 503.
+            # Never a small request: those keep being served, so the estimate keeps learning
+            # (a stalled call could otherwise make every request look too costly for good).
+            raise RequestTooCostlyError(
+                f"this request alone is about {alone:.2f} s of model work, over the {budget:.2f} s "
+                "it may take; send fewer or shorter texts"
+            )
+        expected = self._expected(queued + tokens)
         if expected > budget and (queued or self._running_tokens):
-            # Alone in an idle queue a request is always tried, however costly: refusing it would
-            # refuse it forever. Behind other work it waits for room.
+            # Alone in an idle queue a request is tried: refusing it on the estimate alone could
+            # refuse every request for good. Behind other work it waits for room.
             raise QueueFullError(
                 f"about {expected:.2f} s of model work would be ahead of this request's answer "
                 f"(the limit is {budget:.2f} s)"

@@ -14,6 +14,7 @@ from slotfill.service.batcher import (
     BatcherClosedError,
     InferenceTimeoutError,
     QueueFullError,
+    RequestTooCostlyError,
     _Item,
 )
 
@@ -277,14 +278,17 @@ def test_admission_counts_tokens_not_texts() -> None:
     run(with_batcher(recorder, body, max_wait_s=0, seconds_per_token=0.01, timeout_s=1.0, admit_share=0.8))
 
 
-def test_a_costly_request_alone_is_always_tried() -> None:
-    """Refusing it when nothing else waits would refuse it for ever."""
+def test_a_request_too_costly_even_alone_is_refused_outright() -> None:
+    """It would time out (504) with the model to itself: refused at once, and not as "busy"."""
 
-    async def body(batcher: Batcher[str]) -> list[str]:
-        return await batcher.submit([" ".join(["w"] * 1000)])
+    async def body(batcher: Batcher[str]) -> None:
+        with pytest.raises(RequestTooCostlyError, match=r"alone is about 10\.00 s of model work"):
+            await batcher.submit([" ".join(["w"] * 1000)])
+        assert await batcher.submit([" ".join(["w"] * 70)]) == [" ".join(["W"] * 70)]  # 0.7 s: tried
+        many = " ".join(["w"] * 200)  # a small request is never refused so: 2 s alone, but tried
+        assert await batcher.submit([many]) == [many.upper()]
 
-    answer = run(with_batcher(Recorder(), body, seconds_per_token=0.01, timeout_s=1.0))
-    assert answer == [" ".join(["W"] * 1000)]
+    run(with_batcher(Recorder(), body, seconds_per_token=0.01, timeout_s=1.0))
 
 
 def test_the_cost_estimate_follows_the_model_calls() -> None:

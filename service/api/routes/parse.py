@@ -11,7 +11,12 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
 from slotfill.model.prediction import Parse
-from slotfill.service.batcher import BatcherClosedError, InferenceTimeoutError, QueueFullError
+from slotfill.service.batcher import (
+    BatcherClosedError,
+    InferenceTimeoutError,
+    QueueFullError,
+    RequestTooCostlyError,
+)
 from slotfill.service.deps import MetricsDep, RuntimeDep, SettingsDep, require_json
 from slotfill.service.errors import BODY_ERRORS, COMMON_ERRORS, APIError
 from slotfill.service.metrics import Metrics
@@ -57,6 +62,9 @@ async def _tag(request: Request, runtime: Runtime, metrics: Metrics, texts: list
     """Run texts through the batcher, turning its failures into API errors."""
     try:
         return await runtime.batcher.submit(texts)
+    except RequestTooCostlyError as error:
+        metrics.rejected.labels("too_costly").inc(len(texts))
+        raise APIError(422, "too_costly", str(error)) from None
     except QueueFullError as error:
         metrics.rejected.labels("queue_full").inc(len(texts))
         raise APIError(503, "overloaded", f"too busy: {error}; retry later", headers=RETRY_AFTER) from None
