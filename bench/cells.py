@@ -92,9 +92,17 @@ def make_subset(dataset: Path, out: Path, size: int | None, seed: int) -> Path:
 
 
 def run_once(
-    dataset: str, cell: str, seed: int, data: Path, out: Path, budget: Sequence[str], threads: int | None
-) -> dict[str, Any]:
-    """One ``slotfill train`` run of ``cell``; scores come from its metrics.json."""
+    dataset: str,
+    cell: str,
+    seed: int,
+    data: Path,
+    out: Path,
+    budget: Sequence[str],
+    threads: int | None,
+    train: bool = True,
+) -> dict[str, Any] | None:
+    """One ``slotfill train`` run of ``cell``; scores come from its metrics.json. A run already
+    done with the same command is reused; without ``train``, a run not done yet is None."""
     folder = out / f"{dataset}-{cell}-seed{seed}"
     arguments = ("--cell", cell, "--bidirectional", "--members", "1", *budget)
     command = train_command(dataset, seed, folder, arguments, data=data)
@@ -104,6 +112,8 @@ def run_once(
         if previous.get("command") == command[1:]:
             logger.info("reusing %s", done)
             return previous
+    if not train:
+        return None
     started = time.perf_counter()
     subprocess.run(command, check=True, cwd=ROOT, env=pinned_environment(threads) if threads else None)
     wall = time.perf_counter() - started
@@ -331,6 +341,11 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--note", default="", help="a remark for the table's header (e.g. a loaded machine)")
     parser.add_argument("--no-write", action="store_true", help="print the tables, leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--finished",
+        action="store_true",
+        help="train nothing: the tables of the runs in --out that a run of this command finished",
+    )
     parser.add_argument("--speed", action="store_true", help="time the loops instead (no training)")
     parser.add_argument("--loops", nargs="+", default=["eager", "script"], choices=LOOP_KINDS)
     parser.add_argument("--size", type=int, default=200, help="--speed: inputs and units a direction")
@@ -373,10 +388,20 @@ def compare(args: argparse.Namespace, argv: list[str], note: str) -> None:
         plan = [(cell, seed) for seed in args.seeds for cell in args.cells]
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futures = [
-                pool.submit(run_once, dataset, cell, seed, data, args.out / dataset, budget, threads)
+                pool.submit(
+                    run_once,
+                    dataset,
+                    cell,
+                    seed,
+                    data,
+                    args.out / dataset,
+                    budget,
+                    threads,
+                    not args.finished,
+                )
                 for cell, seed in plan
             ]
-            runs[dataset] = [future.result() for future in futures]
+            runs[dataset] = [run for future in futures if (run := future.result()) is not None]
         sentences = [e.tokens for e in read_split(data, "test")][: args.tag_sample]
         folders = [args.out / dataset / r["folder"] for r in runs[dataset]]
         for run, speed in zip(runs[dataset], tagging_speed(folders, sentences, args.tag_rounds), strict=True):

@@ -104,6 +104,8 @@ def test_a_quick_comparison_trains_each_cell_for_real_and_writes_its_table(
 
     monkeypatch.setattr(subprocess, "run", no_training)
     assert cells.main([*argv, "--no-write"]) == 0  # resumes: every run is reused
+    # The tables of what finished: seed 2 never ran, and is not trained now.
+    assert cells.main([*argv, "--no-write", "--finished", "--seeds", "1", "2"]) == 0
 
 
 @pytest.mark.slow
