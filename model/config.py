@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from slotfill.model.encoders import ENCODERS
 from slotfill.model.spans import split_tag
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 else:
     # The registry's names, so validation (and its message) and the flag's choices follow it.
     Encoder = Literal[tuple(ENCODERS)]
-Cell = Literal["lstm", "gru", "rnn", "irnn"]
+# The first four are torch's fused modules; the rest run a loop of their own (``model.cells``).
+Cell = Literal["lstm", "gru", "rnn", "irnn", "jordan", "lstm-peephole", "clockwork", "scrn"]
 IntentPooling = Literal["attention", "maxmean"]
 WeightsDtype = Literal["float16", "float32"]
 CELLS: tuple[Cell, ...] = get_args(Cell)
@@ -82,9 +83,18 @@ class ModelOptions(Settings):
     shape_dim: Size = 8
     """width of the word-shape embedding (a handful of patterns: Xx, XX, x, d, d:d, ...)"""
     cell: Cell = "lstm"
-    """recurrent cell: lstm, gru, rnn (Elman) or irnn (ReLU, identity-initialised)"""
+    """recurrent cell: lstm, gru, rnn (Elman) or irnn (ReLU, identity-initialised), torch's fused
+    kernels; or jordan (memory of the previous output), lstm-peephole (gates see the cell state),
+    clockwork (modules updated at different periods) or scrn (a slow context state beside the
+    fast one), slower loops (README)"""
     hidden_size: Size = 200
     """units per direction"""
+    # Each cell's settings are the fields named after it; other cells ignore them.
+    clockwork_periods: Annotated[tuple[Size, ...], Field(min_length=1)] = (1, 2, 4, 8)
+    """clockwork cell: the update period of each module, fastest first; the units per direction
+    are split evenly among the modules"""
+    scrn_context_share: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2
+    """scrn cell: share of the units per direction that are the slow context state"""
     num_layers: Size = 1
     """stacked recurrent layers"""
     bidirectional: bool = True
@@ -111,6 +121,25 @@ class ModelOptions(Settings):
         if len(set(encoders)) != len(encoders):
             raise ValueError(f"encoders repeat a name: {','.join(encoders)}")
         return encoders
+
+    @field_validator("clockwork_periods")
+    @classmethod
+    def _ascending_periods(cls, periods: tuple[int, ...]) -> tuple[int, ...]:
+        if list(periods) != sorted(set(periods)):
+            raise ValueError(f"must be distinct and ascending (fastest module first): {periods}")
+        return periods
+
+    @model_validator(mode="after")
+    def _cell_fits_the_units(self) -> Self:
+        """A cell that splits its units needs enough of them; checked only for the chosen cell."""
+        if self.cell == "clockwork" and len(self.clockwork_periods) > self.hidden_size:
+            raise ValueError(
+                f"clockwork_periods: {len(self.clockwork_periods)} modules need at least as many units "
+                f"per direction, hidden_size is {self.hidden_size}"
+            )
+        if self.cell == "scrn" and self.hidden_size < 2:
+            raise ValueError(f"hidden_size: scrn needs a fast and a context unit, got {self.hidden_size}")
+        return self
 
 
 class ModelConfig(ModelOptions):
@@ -167,7 +196,7 @@ class ModelConfig(ModelOptions):
         if unknown:
             raise ValueError(f"unknown model settings {unknown}")
         values = {"weights_dtype": "float32", **data}
-        for name in ("slot_tags", "intents", "encoders"):
+        for name in ("slot_tags", "intents", "encoders", "clockwork_periods"):
             if isinstance(values.get(name), list):
                 values[name] = tuple(values[name])
         return cls(**values)
@@ -188,8 +217,11 @@ def describe(error: ValidationError) -> str:
     """
     problems = []
     for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "settings"
         message = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:  # a check of several fields: its message names them, the input is all
+            problems.append(message)
+            continue
+        field = ".".join(str(part) for part in item["loc"])
         given = repr(item["input"])
         problems.append(f"{field}: {message}" if given in message else f"{field}: {message}, got {given}")
     return "; ".join(problems)

@@ -1,8 +1,11 @@
-"""The recurrent layer: torch's fused cells over packed sequences, so CUDA runs cuDNN.
+"""The recurrent layer: torch's fused cells over packed sequences, so CUDA runs cuDNN, or a looped
+cell of ``model.cells``.
 
 Cells follow the lecture: ``rnn`` is the Elman network (tanh), ``irnn`` the ReLU RNN whose
 recurrent weights start as the identity (Le et al., 2015) so memory neither fades nor explodes at
-first, ``lstm`` and ``gru`` the gated cells that keep gradients alive over long spans.
+first, ``lstm`` and ``gru`` the gated cells that keep gradients alive over long spans. The
+Jordan network, the peephole LSTM, the Clockwork RNN and the SCRN have no fused kernel: they run
+their own loop (``model.cells``), bidirectional and stacked the same way, and are slower.
 """
 
 from __future__ import annotations
@@ -11,13 +14,19 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from slotfill.model.config import Cell
+from slotfill.model.cells import LOOP_CELLS
+from slotfill.model.cells.stack import LoopRNN
+from slotfill.model.config import Cell, ModelOptions
+
+FUSED_CELLS: tuple[Cell, ...] = ("lstm", "gru", "rnn", "irnn")
 
 
 def build_rnn(
     cell: Cell, input_size: int, hidden: int, layers: int, bidirectional: bool, dropout: float
 ) -> nn.RNNBase:
     """A fused multi-layer recurrent module of the given cell type."""
+    if cell not in FUSED_CELLS:
+        raise ValueError(f"{cell!r} has no fused module; the fused cells are {', '.join(FUSED_CELLS)}")
     common = {
         "input_size": input_size,
         "hidden_size": hidden,
@@ -53,9 +62,24 @@ class RecurrentEncoder(nn.Module):
         layers: int = 1,
         bidirectional: bool = True,
         dropout: float = 0.0,
+        options: ModelOptions | None = None,
     ) -> None:
+        """``options``: the settings a looped cell reads (clockwork periods, SCRN context); the
+        defaults when not given."""
         super().__init__()
-        self.rnn = build_rnn(cell, input_size, hidden, layers, bidirectional, dropout)
+        self.rnn: nn.RNNBase | LoopRNN
+        if cell in FUSED_CELLS:
+            self.rnn = build_rnn(cell, input_size, hidden, layers, bidirectional, dropout)
+        else:
+            kind, settings = LOOP_CELLS[cell], options or ModelOptions()
+            self.rnn = LoopRNN(
+                lambda size, units: kind.from_options(size, units, settings),
+                input_size,
+                hidden,
+                layers,
+                bidirectional,
+                dropout,
+            )
         self.output_dim = hidden * (2 if bidirectional else 1)
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -68,6 +92,9 @@ class RecurrentEncoder(nn.Module):
         gradients would be summed in another order, and a seed would no longer give the recorded
         metrics.
         """
+        if isinstance(self.rnn, LoopRNN):
+            looped: torch.Tensor = self.rnn(inputs, lengths)
+            return looped
         if not torch.is_grad_enabled() and bool((lengths == inputs.shape[1]).all()):
             unpacked: torch.Tensor = self.rnn(inputs)[0]
             return unpacked

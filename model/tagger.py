@@ -101,6 +101,7 @@ class SlotTagger(Tagger):
             config.num_layers,
             config.bidirectional,
             config.dropout,
+            config,
         )
         self.output_dropout = nn.Dropout(config.dropout)
         self.slot_head = nn.Linear(self.encoder.output_dim, len(config.slot_tags))

@@ -395,3 +395,54 @@ def test_non_integer_size_is_refused_as_bad_settings(folder: Path) -> None:
     with pytest.raises(ArtifactError) as caught:
         load_artifact(folder)
     assert caught.value.path == folder / CONFIG
+
+
+# --- recurrent cells ---------------------------------------------------------------------------
+
+# Settings added with the looped cells: a folder saved before them has none of these keys.
+CELL_SETTINGS = ("clockwork_periods", "scrn_context_share")
+
+
+def test_a_folder_saved_before_the_looped_cells_loads_with_identical_tags(
+    tiny_predictor: Predictor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saved as the earlier version did: its config.json (and the digest tying the weights to it)
+    lacks the cell settings; it loads, takes their defaults and tags exactly as before."""
+    newer = ModelConfig.to_dict
+    monkeypatch.setattr(
+        ModelConfig, "to_dict", lambda self: {k: v for k, v in newer(self).items() if k not in CELL_SETTINGS}
+    )
+    save_artifact(tmp_path / "old", tiny_predictor.model, tiny_predictor.featurizer)
+    monkeypatch.undo()
+    saved = json.loads((tmp_path / "old" / CONFIG).read_text(encoding="utf-8"))["model"]
+    assert not set(CELL_SETTINGS) & set(saved) and saved["cell"] == "lstm"
+    loaded = Predictor.load(tmp_path / "old", device="cpu")
+    assert loaded.config == tiny_predictor.config
+    assert readings(loaded) == readings(tiny_predictor)
+
+
+@pytest.mark.parametrize("cell", ["jordan", "lstm-peephole", "clockwork", "scrn"])
+def test_a_looped_cell_round_trips_with_identical_predictions(
+    cell: str, tiny_settings: ModelOptions, travel_data: tuple[list[Example], list[Example]], tmp_path: Path
+) -> None:
+    train, dev = travel_data
+    settings = tiny_settings.replace(
+        cell=cell, num_layers=2, clockwork_periods=(1, 3), scrn_context_share=0.25
+    )
+    seed_everything(0)
+    model, featurizer = build_model(train, settings)
+    fit(
+        model,
+        featurizer,
+        train,
+        dev,
+        TrainConfig(epochs=2, batch_size=8, lr=1e-2, seed=0),
+        CPU,
+        progress=False,
+    )
+    before = Predictor(model, featurizer, CPU)
+    save_artifact(tmp_path / cell, model, featurizer)
+    after = Predictor.load(tmp_path / cell, device="cpu")
+    assert after.config.cell == cell and after.config.clockwork_periods == (1, 3)
+    assert readings(after) == readings(before)
+    assert set(load_file(str(tmp_path / cell / WEIGHTS))) == set(model.state_dict())

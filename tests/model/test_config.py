@@ -123,3 +123,32 @@ def test_from_dict_refuses_unknown_keys() -> None:
 def test_from_dict_validates() -> None:
     with pytest.raises(ValueError, match="hidden_size"):
         ModelConfig.from_dict({"slot_tags": list(TAGS), "hidden_size": 0})
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"clockwork_periods": ()}, "clockwork_periods"),
+        ({"clockwork_periods": (0, 2)}, "clockwork_periods"),
+        ({"clockwork_periods": (2, 1)}, "clockwork_periods: .*ascending"),
+        ({"clockwork_periods": (1, 1)}, "clockwork_periods: .*distinct"),
+        ({"cell": "clockwork", "hidden_size": 3}, "clockwork_periods: 4 modules .* hidden_size is 3"),
+        ({"cell": "scrn", "hidden_size": 1}, "hidden_size: scrn needs"),
+        ({"scrn_context_share": 1.0}, "scrn_context_share"),
+        ({"scrn_context_share": 0.0}, "scrn_context_share"),
+    ],
+)
+def test_cell_settings_are_checked(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(**({"slot_tags": TAGS} | settings))
+
+
+def test_cell_settings_matter_only_for_their_cell() -> None:
+    ModelConfig(slot_tags=TAGS, cell="lstm", hidden_size=3)  # four clockwork periods, unused
+    ModelConfig(slot_tags=TAGS, cell="clockwork", hidden_size=3, clockwork_periods=(1, 4, 16))
+
+
+def test_cell_settings_round_trip_through_json() -> None:
+    config = ModelConfig(slot_tags=TAGS, cell="clockwork", clockwork_periods=(1, 3, 9))
+    again = ModelConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config and again.clockwork_periods == (1, 3, 9)

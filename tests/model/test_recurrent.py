@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from slotfill.model.config import CELLS, Cell
-from slotfill.model.recurrent import RecurrentEncoder, build_rnn
+from slotfill.model.recurrent import FUSED_CELLS, RecurrentEncoder, build_rnn
 
 
 def test_lecture_worked_example() -> None:
@@ -64,6 +64,11 @@ def test_build_rnn_cell_types(cell: Cell, kind: type[nn.RNNBase], nonlinearity: 
         assert rnn.nonlinearity == nonlinearity
 
 
+def test_looped_cells_have_no_fused_module() -> None:
+    with pytest.raises(ValueError, match="'scrn' has no fused module"):
+        build_rnn("scrn", 4, 4, 1, True, 0.0)
+
+
 def test_dropout_only_between_stacked_layers() -> None:
     assert build_rnn("lstm", 4, 4, 1, True, 0.5).dropout == 0.0  # torch warns on dropout with 1 layer
     assert build_rnn("lstm", 4, 4, 2, True, 0.5).dropout == 0.5
@@ -117,7 +122,7 @@ def _packed(encoder: RecurrentEncoder, inputs: torch.Tensor) -> torch.Tensor:
     return pad_packed_sequence(encoder.rnn(packed)[0], batch_first=True)[0]
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", FUSED_CELLS)
 @pytest.mark.parametrize("bidirectional", [True, False])
 def test_inference_without_padding_skips_packing_to_the_same_outputs(cell: Cell, bidirectional: bool) -> None:
     """Equal to rounding. Unpacked, torch runs an LSTM through oneDNN (``mkldnn_rnn_layer``) and
@@ -132,7 +137,7 @@ def test_inference_without_padding_skips_packing_to_the_same_outputs(cell: Cell,
     torch.testing.assert_close(shortcut, packed, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", FUSED_CELLS)
 def test_training_always_packs_so_gradients_keep_their_order(cell: Cell) -> None:
     """Unpacked, the weight gradients of a full batch are summed in another order (not bit-equal
     at realistic sizes), which would change every seeded run's metrics."""

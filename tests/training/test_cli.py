@@ -246,6 +246,19 @@ def test_train_with_word_shapes(
     assert cli(capsys, "evaluate", folder, "--data", datasets.by_format["jsonl"]).code == 0
 
 
+def test_train_with_a_looped_cell_predicts_and_evaluates(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("--cell", "clockwork", "--clockwork-periods", "1,3", "--num-layers", "2")
+    folder = train(datasets.by_format["jsonl"], tmp_path / "clockwork", *argv)
+    config = read_json(folder / "config.json")["model"]
+    assert config["cell"] == "clockwork" and config["clockwork_periods"] == [1, 3]
+    assert any(".layers.1.directions.1." in name for name in load_file(str(folder / WEIGHTS)))
+    texts = ["arrive Taipei on November 2nd", "fly from NYC to LA"]
+    assert len(_check_parses(cli(capsys, "predict", folder, *texts).out, texts)) == 2
+    assert cli(capsys, "evaluate", folder, "--data", datasets.by_format["jsonl"]).code == 0
+
+
 def test_intent_token_votes_trains_and_saves_a_head_with_the_vote_layer(
     datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -814,6 +827,8 @@ def test_bad_encoders_are_a_usage_error(
         ("--spm-vocab-size", "0", ("--spm-vocab-size:", "got '0'")),
         ("--encoders", "word,word", ("--encoders: encoders repeat a name: word,word",)),
         ("--cell", "transformer", ("--cell: Input should be 'lstm', 'gru'", "got 'transformer'")),
+        ("--clockwork-periods", "2,1", ("--clockwork-periods: must be distinct and ascending",)),
+        ("--scrn-context-share", "1", ("--scrn-context-share: Input should be less than 1",)),
         ("--epochs", "0", ("--epochs: Input should be greater than or equal to 1, got '0'",)),
         ("--batch-size", "0", ("--batch-size:", "got '0'")),
         ("--patience", "0", ("--patience:", "got '0'")),
@@ -972,3 +987,11 @@ def test_build_default_leaves_a_usable_model_alone(
     assert main(["build-default", "--out", str(copy), "--data", str(tmp_path / "data"), "--quiet"]) == 0
     assert "is ready" in capsys.readouterr().out
     assert not (tmp_path / "data").exists()
+
+
+def test_a_cell_that_does_not_fit_its_units_is_refused_naming_both_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "out")
+    outcome = cli(capsys, *argv, "--cell", "clockwork", "--hidden-size", "3")
+    assert_error(outcome, 2, "--clockwork-periods: 4 modules need at least as many units", "hidden_size is 3")

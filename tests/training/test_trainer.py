@@ -12,8 +12,8 @@ from typing import Any, ClassVar, NamedTuple
 import pytest
 import torch
 
-from slotfill.model.batch import Batch, Featurizer
-from slotfill.model.config import ModelOptions
+from slotfill.model.batch import Batch, Featurizer, collate
+from slotfill.model.config import ModelConfig, ModelOptions
 from slotfill.model.predictor import Predictor
 from slotfill.model.spans import tags_to_spans
 from slotfill.model.tagger import SlotTagger
@@ -139,6 +139,45 @@ def test_clip_norm_zero_turns_clipping_off(initial: tuple[SlotTagger, Featurizer
     assert not all(
         torch.equal(a, b) for a, b in zip(model.parameters(), clipped_model.parameters(), strict=True)
     )
+
+
+def _long_utterance_step(length: int, clip: float) -> tuple[float, float]:
+    """One step on an utterance of ``length`` words through an IRNN whose memory grows by 1.01 a
+    step (the lecture's exploding gradient); the norm before clipping and the one applied."""
+    config = ModelConfig(
+        slot_tags=("O", "B-x", "I-x"),
+        encoders=("word",),
+        word_dim=2,
+        hidden_size=2,
+        cell="irnn",
+        bidirectional=False,
+        crf=False,
+        dropout=0.0,
+    )
+    featurizer = Featurizer.fit(config, [["a"]])
+    torch.manual_seed(0)
+    model = SlotTagger(config, featurizer.sizes).eval()
+    rnn = model.encoder.rnn
+    with torch.no_grad():
+        for param in model.embedder.parameters():
+            param.abs_().add_(0.5)  # positive inputs keep the ReLU linear
+        rnn.get_parameter("weight_ih_l0").abs_()
+        rnn.get_parameter("weight_hh_l0").copy_(1.01 * torch.eye(2))
+        model.slot_head.weight.copy_(torch.tensor([[1.0, 1.0], [-1.0, -1.0], [-1.0, -1.0]]))
+    stepper = _Stepper(model, TrainConfig(clip_norm=clip), CPU, steps=1)
+    batch = collate([featurizer.featurize(["a"] * length)])
+    wrong = torch.ones(1, length, dtype=torch.long)  # gold B-x, which the slot head scores low
+    norm = stepper.step(stepper.loss(batch, wrong, None))
+    return norm, _grad_norm(list(model.parameters()))
+
+
+def test_clipping_bounds_the_step_where_the_gradient_explodes_over_a_long_utterance() -> None:
+    short, _ = _long_utterance_step(10, 5.0)
+    exploded, applied = _long_utterance_step(1000, 5.0)
+    assert exploded > 1000 * short  # the gradient grows with the length, as w^t does
+    assert applied <= 5.0 * (1 + 1e-4)
+    unclipped, applied_unclipped = _long_utterance_step(1000, 0.0)
+    assert applied_unclipped == pytest.approx(unclipped) and unclipped == pytest.approx(exploded)
 
 
 class _NormSpy(torch.optim.AdamW):
