@@ -21,6 +21,8 @@ import contextlib
 import functools
 import hashlib
 import http.server
+import ipaddress
+import json
 import logging
 import os
 import re
@@ -300,6 +302,15 @@ def local_torch_wheels() -> Path | None:
     return None
 
 
+def bridge_gateway(docker: Docker) -> str:
+    """The host's address on docker's default bridge, where build containers can reach it."""
+    inspected = docker("network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}")
+    (config, *_) = json.loads(inspected.stdout)
+    if config.get("Gateway"):
+        return str(config["Gateway"])
+    return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))  # the daemon's default choice
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         logger.debug("wheel server: " + format, *args)
@@ -313,8 +324,7 @@ def torch_build_args(docker: Docker) -> Iterator[list[str]]:
     if folder is None:
         yield []
         return
-    inspected = docker("network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}")
-    gateway = inspected.stdout.strip()
+    gateway = bridge_gateway(docker)
     handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer((gateway, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
