@@ -344,5 +344,28 @@ def torch_build_args(docker: Docker) -> Iterator[list[str]]:
         server.server_close()
 
 
+def build_context(target: Path, default_model: Path) -> Path:
+    """The files git knows of (tracked or not ignored), links kept as links, and ``default_model``
+    as ``models/default``: what a clean checkout after ``make run`` holds, without the
+    working tree's other untracked files."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        origin, copy = ROOT / name, target / name
+        if not origin.is_symlink() and not origin.is_file():
+            continue  # deleted in the working tree, not yet in git
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if origin.is_symlink():
+            copy.symlink_to(origin.readlink())
+        else:
+            shutil.copy2(origin, copy)
+    shutil.copytree(default_model, target / "models" / "default")
+    return target
+
+
 def build_args(pairs: Sequence[tuple[str, str]]) -> list[str]:
     return [arg for name, value in pairs for arg in ("--build-arg", f"{name}={value}")]

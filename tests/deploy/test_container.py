@@ -18,7 +18,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.deploy.engine import ROOT, Docker, base_image, build_args, docker_engine, torch_build_args
+from tests.deploy.engine import (
+    ROOT,
+    Docker,
+    base_image,
+    build_args,
+    build_context,
+    docker_engine,
+    torch_build_args,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -45,9 +53,13 @@ def docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docker]:
 
 
 @pytest.fixture(scope="module")
-def image(docker: Docker, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The project's image, built with the classic builder on the local base image."""
-    log = tmp_path_factory.mktemp("build") / "build.log"
+def image(docker: Docker, default_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The project's image, built with the classic builder on the local base image, from the
+    checkout's files and the session's default model (the Dockerfile checks it is complete and
+    current, as it does a checkout's models/default, instead of training it a second time)."""
+    work = tmp_path_factory.mktemp("build")
+    context = build_context(work / "context", default_model_dir)
+    log = work / "build.log"
     base = base_image(docker)
     with torch_build_args(docker) as torch_args:
         docker.logged(
@@ -57,7 +69,7 @@ def image(docker: Docker, tmp_path_factory: pytest.TempPathFactory) -> str:
             *torch_args,
             "--tag",
             IMAGE,
-            str(ROOT),
+            str(context),
             timeout=1200,
         )
     return IMAGE
