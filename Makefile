@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit install browser clean
+.PHONY: run test lint typecheck unit install browser container-engine clean
 
 install: $(STAMP)
 
@@ -32,6 +32,16 @@ browser:
 		echo "installing chromium for the browser tests"; \
 		apt-get install -y -qq chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null); \
 	else echo "note: /usr/bin/chromium is missing; the browser tests will be skipped"; fi
+
+# The container tests (tests/deploy/test_container.py) need a docker engine and, with no registry to
+# pull a base image from, debootstrap to make one: installed when we can (root with apt), else they
+# skip. CI runs this target; `make test` does not install a daemon by itself.
+container-engine:
+	@if command -v dockerd >/dev/null && command -v debootstrap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing docker.io and debootstrap for the container tests"; \
+		apt-get install -y -qq docker.io debootstrap >/dev/null || (apt-get update -qq && apt-get install -y -qq docker.io debootstrap >/dev/null); \
+	else echo "note: dockerd or debootstrap is missing; the container tests will be skipped"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

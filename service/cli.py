@@ -32,7 +32,12 @@ def _workers(value: str) -> int:
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", type=Path, help="model folder written by `slotfill train`")
+    parser.add_argument(
+        "model",
+        type=Path,
+        nargs="?",
+        help="model folder written by `slotfill train` (default: SLOTFILL_MODEL_PATH, as in the container)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: all interfaces)")
     parser.add_argument("--port", type=_port, default=8000)
     parser.add_argument(
@@ -127,7 +132,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from slotfill.service.protocol import GuardedHttpToolsProtocol
     from slotfill.service.settings import load_settings
 
-    overrides: dict[str, Any] = {"model_path": args.model}
+    overrides: dict[str, Any] = {}
+    if args.model is not None:
+        overrides["model_path"] = args.model
     if args.device is not None:
         overrides["device"] = args.device
     if args.backend is not None:

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from slotfill.model.predictor import Predictor
 from slotfill.service import protocol
 from slotfill.service.api.routes import demo, health, metrics, model, parse
+from slotfill.service.api.routes.docs import docs_router
 from slotfill.service.errors import install_error_handlers
 from slotfill.service.log import configure_logging
 from slotfill.service.metrics import Metrics
@@ -59,7 +60,14 @@ def create_app(
         )
     )
     state = ServiceState(settings, Metrics(), predictor, on_ready)
-    app = FastAPI(title="slotfill", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="slotfill",
+        version=_version(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by docs_router from local files, not from a CDN
+        redoc_url=None,
+    )
     app.state.slotfill = state
     install_error_handlers(app)
     app.add_middleware(
@@ -72,6 +80,7 @@ def create_app(
     auth = [Depends(require_api_key)] if settings.api_key is not None else []
     app.include_router(health.router)
     app.include_router(demo.router)  # the demo page: open, it asks for the key itself
+    app.include_router(docs_router(app))  # /docs and /redoc, open like the demo page
     app.include_router(parse.router, dependencies=auth)
     app.include_router(model.router, dependencies=auth)
     app.include_router(metrics.router, dependencies=auth)
