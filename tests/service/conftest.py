@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,3 +51,27 @@ def client(make_app: AppFactory) -> Iterator[TestClient]:
     """A started app (lifespan run: model warmed up, batcher running) with default settings."""
     with TestClient(make_app()) as started:
         yield started
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, Any]]]:
+    """Replaces uvicorn's ways of serving: a test fails if a server would have been started by
+    mistake. Each call is recorded as (app, options); one process serving on its own socket
+    records its port as ``options["port"]``."""
+    calls: list[tuple[Any, dict[str, Any]]] = []
+
+    def run_server(server: Any, sockets: list[socket.socket] | None = None) -> None:
+        config = server.config
+        options = {
+            "port": sockets[0].getsockname()[1] if sockets else None,
+            "host": sockets[0].getsockname()[0] if sockets else None,
+            "log_config": config.log_config,
+            "access_log": config.access_log,
+            "timeout_graceful_shutdown": config.timeout_graceful_shutdown,
+        }
+        calls.append((config.app, options))
+        server.started = True
+
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: calls.append((app, options)))
+    monkeypatch.setattr("uvicorn.Server.run", run_server)
+    return calls

@@ -31,30 +31,6 @@ def _restore_logging() -> Iterator[None]:
     logging.getLogger("uvicorn.access").disabled = False
 
 
-@pytest.fixture
-def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, Any]]]:
-    """Replaces uvicorn's ways of serving: a test fails if a server would have been started by
-    mistake. Each call is recorded as (app, options); one process serving on its own socket
-    records its port as ``options["port"]``."""
-    calls: list[tuple[Any, dict[str, Any]]] = []
-
-    def run_server(server: Any, sockets: list[socket.socket] | None = None) -> None:
-        config = server.config
-        options = {
-            "port": sockets[0].getsockname()[1] if sockets else None,
-            "host": sockets[0].getsockname()[0] if sockets else None,
-            "log_config": config.log_config,
-            "access_log": config.access_log,
-            "timeout_graceful_shutdown": config.timeout_graceful_shutdown,
-        }
-        calls.append((config.app, options))
-        server.started = True
-
-    monkeypatch.setattr("uvicorn.run", lambda app, **options: calls.append((app, options)))
-    monkeypatch.setattr("uvicorn.Server.run", run_server)
-    return calls
-
-
 def test_a_missing_model_folder_fails_before_binding(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], uvicorn_calls: list[Any]
 ) -> None:

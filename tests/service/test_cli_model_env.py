@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from slotfill import cli
+from tests.service.live import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -21,18 +22,11 @@ def _restore_logging() -> Iterator[None]:
     root.setLevel(saved[1])
 
 
-@pytest.fixture
-def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, dict[str, Any]]]:
-    calls: list[tuple[Any, dict[str, Any]]] = []
-    monkeypatch.setattr("uvicorn.run", lambda app, **options: calls.append((app, options)))
-    return calls
-
-
 def test_the_model_comes_from_the_environment(
     tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, uvicorn_calls: list[Any]
 ) -> None:
     monkeypatch.setenv("SLOTFILL_MODEL_PATH", str(tiny_model_dir))
-    assert cli.main(["serve", "--device", "cpu", "--port", "9125"]) == 0
+    assert cli.main(["serve", "--device", "cpu", "--port", str(free_port())]) == 0
     ((app, _),) = uvicorn_calls
     assert app.state.slotfill.settings.model_path == tiny_model_dir
 
@@ -41,7 +35,7 @@ def test_the_argument_wins_over_the_environment(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uvicorn_calls: list[Any]
 ) -> None:
     monkeypatch.setenv("SLOTFILL_MODEL_PATH", str(tmp_path / "elsewhere"))
-    assert cli.main(["serve", str(tiny_model_dir), "--device", "cpu"]) == 0
+    assert cli.main(["serve", str(tiny_model_dir), "--device", "cpu", "--port", str(free_port())]) == 0
     ((app, _),) = uvicorn_calls
     assert app.state.slotfill.settings.model_path == tiny_model_dir
 
