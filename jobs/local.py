@@ -109,7 +109,7 @@ def run_local(job: LocalJob) -> Outcome:
     """Run ``job`` to the end of its input or until it is stopped; the output is left valid either way."""
     predictor = load_predictor(job.model, job.device, job.threads)  # a bad model fails before any output
     with LineSource(job.input) as source:
-        sink = RecordSink(job.output, job.resume, job.overwrite)
+        sink = RecordSink(job.output, job.resume, job.overwrite, job.window)
         counts = Counts(skipped=sink.done)
         progress = Progress(counts, source.size, source.position, job.quiet)
         try:

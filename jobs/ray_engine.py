@@ -16,14 +16,14 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from slotfill.jobs.local import STOPPED_AT_BAD_LINE, LocalJob, Outcome, StopSignal, load_predictor
 from slotfill.jobs.options import Options
 from slotfill.jobs.progress import Counts, Progress
-from slotfill.jobs.records import BadLine
+from slotfill.jobs.records import BadLine, error_record
 from slotfill.jobs.sink import RecordSink
 from slotfill.jobs.source import STDIO, JobError, LineSource
 from slotfill.jobs.tagging import tag_lines
@@ -100,13 +100,15 @@ class TagActor:
         for name, data in files.items():
             Path(self._folder.name, name).write_bytes(data)
         self.predictor = load_predictor(self._folder.name, device, threads)
-        self.options = replace(options, fail_fast=False)  # the driver stops at the first bad line
+        self.options = options
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         lines = [(int(n), bytes(raw)) for n, raw in zip(batch["line"], batch["raw"], strict=True)]
         tagged = tag_lines(self.predictor, lines, self.options)
-        failed = [record.startswith('{"line":') for record in tagged.records]
-        return {"line": [n for n, _ in lines], "record": tagged.records, "failed": failed}
+        records, failed = tagged.records, tagged.errors
+        if tagged.first_bad is not None:  # fail-fast: the lines before it, then it; the driver stops
+            records, failed = [*records, error_record(tagged.first_bad)], [*failed, True]
+        return {"line": [n for n, _ in lines][: len(records)], "record": records, "failed": failed}
 
 
 def _as_columns(batch: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +148,11 @@ def run_ray(ray_job: RayJob) -> Outcome:
         else 0
     )
     device = "cuda" if gpus else "cpu"
-    sink = None if ray_job.output_format == "parquet" else RecordSink(job.output, job.resume, job.overwrite)
+    sink = (
+        None
+        if ray_job.output_format == "parquet"
+        else RecordSink(job.output, job.resume, job.overwrite, job.window)
+    )
     skip = sink.done if sink else 0
     dataset = ray.data.read_datasource(
         # Reading is light next to tagging: it takes no CPU slot, which the actors would be
@@ -199,7 +205,7 @@ def _write_parquet(dataset: Any, output: str) -> Outcome:
 
     counts = Counts()
     dataset.write_parquet(output)
-    errors: Any = ray.data.read_parquet(output, columns=["error"])
+    errors: Any = ray.data.read_parquet(output).select_columns(["error"])
     for batch in errors.iter_batches(batch_size=None, batch_format="pyarrow"):
         column = batch.column("error")
         counts.read += len(column)

@@ -36,9 +36,13 @@ class Tagged:
     """
 
     records: list[str]
-    failed: int
+    errors: list[bool]  # per record: an error record?
     first_bad: BadLine | None = None
     clashes: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> int:
+        return sum(self.errors)
 
 
 def tag_lines(predictor: Predictor, lines: Sequence[tuple[int, bytes]], options: Options) -> Tagged:
@@ -58,5 +62,5 @@ def tag_lines(predictor: Predictor, lines: Sequence[tuple[int, bytes]], options:
             records[index] = result_record(parse, item.carried)
             if item.carried:
                 clashes.update(clashing_fields(item.carried))
-    failed = sum(isinstance(r, BadLine) for r in read)
-    return Tagged(records, failed, first_bad if options.fail_fast else None, tuple(sorted(clashes)))
+    errors = [isinstance(r, BadLine) for r in read]
+    return Tagged(records, errors, first_bad if options.fail_fast else None, tuple(sorted(clashes)))

@@ -131,6 +131,27 @@ def test_a_resumed_output_longer_than_its_input_is_refused(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "in.txt").write_text("to paris\n")
-    (tmp_path / "out.jsonl").write_text("{}\n{}\n")
-    assert tag(tiny_model_dir, tmp_path / "in.txt", "-o", tmp_path / "out.jsonl", "--resume") == 1
-    assert "has 1 lines but the output already holds 2 records" in capsys.readouterr().err
+    (tmp_path / "out.jsonl").write_text("{}\n" * 300)
+    args = ("-o", tmp_path / "out.jsonl", "--resume", "--batch-size", "16")
+    assert tag(tiny_model_dir, tmp_path / "in.txt", *args) == 1
+    assert "has 1 lines but the output already holds 256 records" in capsys.readouterr().err
+
+
+def test_resume_goes_back_to_a_whole_window_and_past_a_torn_line(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Scores move in their last digits with their batch-mates, so a resumed job redoes the window it
+    was in: its lines meet the same batch-mates as in an uninterrupted run."""
+    data, _ = jsonl_with_bad_lines(700)
+    (tmp_path / "in.jsonl").write_bytes(data)
+    window = ("--batch-size", "16")  # 256 lines
+    assert tag(tiny_model_dir, tmp_path / "in.jsonl", "-o", tmp_path / "whole.jsonl", *window) == 0
+    expected = (tmp_path / "whole.jsonl").read_bytes()
+    lines = expected.splitlines(keepends=True)
+    for kept in (0, 255, 256, 300, 699):
+        torn = b"".join(lines[:kept]) + lines[kept][:40]
+        (tmp_path / "out.jsonl").write_bytes(torn)
+        assert (
+            tag(tiny_model_dir, tmp_path / "in.jsonl", "-o", tmp_path / "out.jsonl", "--resume", *window) == 0
+        )
+        assert (tmp_path / "out.jsonl").read_bytes() == expected, kept
