@@ -8,6 +8,7 @@ A log file gets one plain line every ``LOG_EVERY_S`` seconds, never a wall of ca
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -73,7 +74,9 @@ class Progress:
                 bar_format="{l_bar}{bar}| {postfix} [{elapsed}<{remaining}]"
                 if total_bytes
                 else "{n_fmt}{unit} [{elapsed}, {rate_fmt}]",
-                dynamic_ncols=True,
+                # A terminal that says it has 0 columns (some CI and `script` sessions) would get an
+                # empty bar from tqdm; shutil falls back to $COLUMNS, then 80.
+                ncols=shutil.get_terminal_size().columns,
             )
 
     def _rate(self) -> float:
