@@ -135,6 +135,8 @@ def run_ray(ray_job: RayJob) -> Outcome:
     job = ray_job.job
     if job.input == STDIO:
         raise JobError("--engine ray reads a file or URI, not stdin")
+    if ray_job.output_format == "parquet":
+        _check_parquet_output(job)
     files = _model_files(job.model)
     load_predictor(job.model, "cpu", 1)  # a bad model folder fails here, not in every actor
     if not ray.is_initialized():
@@ -162,7 +164,7 @@ def run_ray(ray_job: RayJob) -> Outcome:
         override_num_blocks=1,
     ).map_batches(
         TagActor,
-        fn_constructor_args=(files, device, job.threads, job.options),
+        fn_constructor_args=(files, device, job.threads or 1, job.options),
         batch_size=job.window,
         batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=ray_job.actors),
@@ -197,6 +199,24 @@ def run_ray(ray_job: RayJob) -> Outcome:
         progress.close()
         sink.close()
     return Outcome(counts)
+
+
+def _check_parquet_output(job: LocalJob) -> None:
+    """Ray adds files to a folder: a local one holding a previous output is refused or emptied."""
+    if job.resume:
+        raise JobError("--resume continues a JSONL output; Parquet is written whole")
+    if job.output == STDIO:
+        raise JobError("--format parquet writes a folder or URI: give -o")
+    folder = Path(job.output)
+    if "://" in job.output or not folder.exists():
+        return
+    if not folder.is_dir():
+        raise JobError(f"{folder}: is a file; Parquet output is a folder")
+    previous = list(folder.glob("*.parquet"))
+    if previous and not job.overwrite:
+        raise JobError(f"{folder}: already holds Parquet files; --overwrite replaces them")
+    for path in previous:
+        path.unlink()
 
 
 def _write_parquet(dataset: Any, output: str) -> Outcome:

@@ -19,6 +19,7 @@ from slotfill.model.predictor import Predictor
 from tests.jobs.corpus import sentences
 
 SLOTFILL = [sys.executable, "-m", "slotfill"]
+PARQUET = ("--engine", "ray", "--format", "parquet")
 
 
 def jsonl_with_bad_lines(count: int) -> tuple[bytes, set[int]]:
@@ -117,7 +118,13 @@ def test_refusals_are_one_line_each(
         ((tmp_path / "in.txt", "-o", tmp_path / "x.jsonl", "--format", "parquet"), "add --engine ray"),
         ((tmp_path / "in.txt", "-o", tmp_path / "no" / "x.jsonl"), "does not exist"),
         ((tmp_path, "-o", tmp_path / "x.jsonl", "--input-format", "txt"), "Is a directory"),
+        (("-", "--engine", "ray"), "not stdin"),
+        ((tmp_path / "in.txt", "-o", tmp_path / "pq", *PARQUET, "--resume"), "Parquet is written whole"),
+        ((tmp_path / "in.txt", "-o", tmp_path / "pq", *PARQUET), "already holds Parquet files"),
+        ((tmp_path / "in.txt", "-o", tmp_path / "x.jsonl", "--engine", "ray", "--workers", "2"), "--actors"),
     ]
+    (tmp_path / "pq").mkdir()
+    (tmp_path / "pq" / "a.parquet").write_bytes(b"")
     for args, message in cases:
         assert tag(tiny_model_dir, *args) == 1, args
         err = capsys.readouterr().err.strip()
