@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[256], help="one run each")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--atis-model", type=Path, help="model folder (trained if missing)")
+    parser.add_argument("--rss-only", action="store_true", help="only the default run and the memory run")
     parser.add_argument("--quick", action="store_true", help="2,000 lines, no memory run: a smoke test")
     parser.add_argument("--write", action="store_true", help="replace this section of BENCHMARKS.md")
     parser.add_argument("--json", type=Path, help="write the runs here too")
@@ -145,14 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.batch_sizes:
             label = f"local, {args.device}, batch {size}" + ("" if cuda else ", torch threads 2")
             runs.append(tag(label, args.model, source, args.lines, out, [*device, "--batch-size", str(size)]))
-        if not cuda:
+        if not cuda and not args.rss_only:
             one = ["--threads", "1", *device]
             runs.append(tag("local, 1 process, torch threads 1", args.model, source, args.lines, out, one))
             runs.append(
                 tag("local, --workers 2, torch threads 1 each", args.model, source, args.lines, out,
                     [*one, "--workers", "2"])
             )  # fmt: skip
-        if not args.no_ray:
+        if not args.no_ray and not args.rss_only:
             for actors in (1, 2):
                 ray_args = [*device, "--threads", "1", "--engine", "ray", "--actors", str(actors)]
                 runs.append(tag(f"ray, {actors} actor(s), torch threads 1 each", args.model, source,
