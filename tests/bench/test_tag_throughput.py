@@ -20,7 +20,8 @@ def test_quick_run_reports_every_local_configuration(
     if not (tag_throughput.ATIS / "test" / "seq.in").exists():
         pytest.skip("the ATIS dataset is not beside the repository")
     out = tmp_path / "runs.json"
-    assert tag_throughput.main(["--model", str(tiny_model_dir), "--quick", "--no-ray", "--json", str(out)]) == 0
+    args = ["--model", str(tiny_model_dir), "--quick", "--no-ray", "--json", str(out)]
+    assert tag_throughput.main(args) == 0
     shown = capsys.readouterr().out
     assert shown.startswith(tag_throughput.START) and shown.rstrip().endswith(tag_throughput.END)
     rows = [line for line in shown.splitlines() if line.startswith("| local")]
