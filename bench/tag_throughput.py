@@ -19,6 +19,7 @@ import argparse
 import datetime
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -112,6 +113,49 @@ def table(runs: list[Run], base: Run) -> list[str]:
     return rows
 
 
+def measure(args: argparse.Namespace) -> list[Run]:
+    """Every configuration asked for, one `slotfill tag` process each, in this order."""
+    runs: list[Run] = []
+    cuda = args.device.startswith("cuda")
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        source = corpus(work / "atis.txt", args.lines)
+        out = work / "out.jsonl"
+        device = ["--device", args.device]
+        threads = [] if args.threads is None else ["--threads", str(args.threads)]
+        for size in args.batch_sizes:
+            label = f"local, {args.device}, batch {size}"
+            if not cuda:
+                label += f", torch threads {args.threads or os.cpu_count()}"
+            sized = [*device, *threads, "--batch-size", str(size)]
+            runs.append(tag(label, args.model, source, args.lines, out, sized))
+        if not cuda and not args.rss_only:
+            one = ["--threads", "1", *device]
+            if args.threads != 1:
+                runs.append(
+                    tag("local, 1 process, torch threads 1", args.model, source, args.lines, out, one)
+                )
+            runs.append(
+                tag("local, --workers 2, torch threads 1 each", args.model, source, args.lines, out,
+                    [*one, "--workers", "2"])
+            )  # fmt: skip
+        if not args.no_ray and not args.rss_only:
+            for actors in (1, 2):
+                ray_args = [*device, "--threads", "1", "--engine", "ray", "--actors", str(actors)]
+                runs.append(tag(f"ray, {actors} actor(s), torch threads 1 each", args.model, source,
+                                args.lines, out, ray_args))  # fmt: skip
+        if args.rss_lines:
+            big = corpus(work / "big.txt", args.rss_lines)
+            runs.append(tag(f"local, {args.device}, {args.rss_lines:,} lines", args.model, big,
+                            args.rss_lines, work / "big.jsonl", [*device, *threads]))  # fmt: skip
+            big.unlink()
+        if args.atis_model:
+            model = atis_model(args.atis_model)
+            runs.append(tag("ATIS model (default recipe), local", model, source, args.lines, out, device))
+
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -120,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--rss-lines", type=int, default=2_000_000, help="0: skip the memory run")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads of the first and the memory runs (default: all cores)"
+    )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[256], help="one run each")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--atis-model", type=Path, help="model folder (trained if missing)")
@@ -136,37 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.model / "config.json").exists():
         parser.error(f"{args.model}: no model folder (make run, or slotfill build-default, makes it)")
 
-    runs: list[Run] = []
-    cuda = args.device.startswith("cuda")
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        source = corpus(work / "atis.txt", args.lines)
-        out = work / "out.jsonl"
-        device = ["--device", args.device]
-        for size in args.batch_sizes:
-            label = f"local, {args.device}, batch {size}" + ("" if cuda else ", torch threads 2")
-            runs.append(tag(label, args.model, source, args.lines, out, [*device, "--batch-size", str(size)]))
-        if not cuda and not args.rss_only:
-            one = ["--threads", "1", *device]
-            runs.append(tag("local, 1 process, torch threads 1", args.model, source, args.lines, out, one))
-            runs.append(
-                tag("local, --workers 2, torch threads 1 each", args.model, source, args.lines, out,
-                    [*one, "--workers", "2"])
-            )  # fmt: skip
-        if not args.no_ray and not args.rss_only:
-            for actors in (1, 2):
-                ray_args = [*device, "--threads", "1", "--engine", "ray", "--actors", str(actors)]
-                runs.append(tag(f"ray, {actors} actor(s), torch threads 1 each", args.model, source,
-                                args.lines, out, ray_args))  # fmt: skip
-        if args.rss_lines:
-            big = corpus(work / "big.txt", args.rss_lines)
-            runs.append(tag(f"local, {args.device}, {args.rss_lines:,} lines", args.model, big,
-                            args.rss_lines, work / "big.jsonl", device))  # fmt: skip
-            big.unlink()
-        if args.atis_model:
-            model = atis_model(args.atis_model)
-            runs.append(tag("ATIS model (default recipe), local", model, source, args.lines, out, device))
-
+    runs = measure(args)
     lines = report(runs, args, argv)
     print("\n".join(lines))
     if args.json:
@@ -189,7 +206,7 @@ def report(runs: list[Run], args: argparse.Namespace, argv: list[str] | None) ->
     ]
     by_name = {run.name: run for run in runs}
     notes = []
-    local1 = by_name.get("local, 1 process, torch threads 1")
+    local1 = by_name.get("local, 1 process, torch threads 1") or (runs[0] if args.threads == 1 else None)
     workers = by_name.get("local, --workers 2, torch threads 1 each")
     if local1 and workers:
         notes.append(f"- two worker processes against one with one thread: {workers.rate / local1.rate:.2f}×")
