@@ -12,7 +12,13 @@ import os
 import sys
 from typing import Any
 
-from slotfill.jobs.options import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHARS, INPUT_FORMATS, Options
+from slotfill.jobs.options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_CHARS,
+    INPUT_FORMATS,
+    WINDOWS_PER_BATCH,
+    Options,
+)
 from slotfill.jobs.source import STDIO, JobError
 from slotfill.model.device import DEVICES
 
@@ -57,10 +63,25 @@ def add_parsers(commands: Any) -> None:
         default="jsonl",
         help="output format (parquet: --engine ray only)",
     )
-    tag.add_argument("--engine", choices=("local", "ray"), default="local")
-    tag.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE, help="texts per model call")
+    tag.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this machine; ray: the Ray cluster at RAY_ADDRESS (a local Ray without it)",
+    )
+    tag.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"texts per Predictor.parse_batch call (default {DEFAULT_BATCH_SIZE}); texts are sorted by "
+        f"length within windows of {WINDOWS_PER_BATCH} batches",
+    )
     tag.add_argument("--device", choices=DEVICES, default="auto")
-    tag.add_argument("--threads", type=_positive, help="torch threads per process (default: cores / workers)")
+    tag.add_argument(
+        "--threads",
+        type=_positive,
+        help="torch threads per process (default: all cores; cores / N with --workers N; 1 per Ray actor)",
+    )
     tag.add_argument(
         "--workers", type=_positive, default=1, help="local engine: processes, each with a model"
     )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from slotfill.jobs.options import Options
+from slotfill.jobs.options import WINDOWS_PER_BATCH, Options
 from slotfill.jobs.progress import Counts, Progress
 from slotfill.jobs.records import BadLine
 from slotfill.jobs.sink import RecordSink
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("slotfill.tag")
 
 STOPPED_AT_BAD_LINE = "stopped at a bad line (--fail-fast)"
-WINDOWS_PER_BATCH = 16  # a window is this many batches: enough to sort by length, small to hold
 
 
 @dataclass(frozen=True, slots=True)

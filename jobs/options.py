@@ -9,6 +9,7 @@ InputFormat = Literal["txt", "jsonl"]
 INPUT_FORMATS: tuple[InputFormat, ...] = ("txt", "jsonl")
 DEFAULT_MAX_CHARS = 1000  # the service's default SLOTFILL_MAX_TEXT_CHARS
 DEFAULT_BATCH_SIZE = 256
+WINDOWS_PER_BATCH = 16  # a window is this many batches: enough to sort by length, small to hold
 
 
 @dataclass(frozen=True, slots=True)
