@@ -1,4 +1,4 @@
-"""The ``slotfill`` command: assembles the subcommands of ``training`` and ``service``.
+"""The ``slotfill`` command: assembles the subcommands of ``training``, ``service`` and ``jobs``.
 
 Nothing here knows a subcommand's options; each side adds its own parsers and the function that
 runs them. Every known failure (bad data, bad model folder, bad option or setting) ends with one
@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from slotfill.jobs import cli as job_commands
 from slotfill.service import cli as service_commands
 from slotfill.training import commands as training_commands
 
@@ -27,17 +28,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     training_commands.add_parsers(commands)
     service_commands.add_parsers(commands)
+    job_commands.add_parsers(commands)
     return parser
 
 
 def _exit_status(error: Exception) -> int | None:
     """The status for a failure the user can fix, or None for a bug (which keeps its traceback)."""
+    from slotfill.jobs.source import JobError
     from slotfill.model.artifact import ArtifactError
     from slotfill.service.binding import PortInUseError
     from slotfill.training.commands import OutputError
     from slotfill.training.data import DataError
 
-    if isinstance(error, DataError | ArtifactError | OutputError | PortInUseError):
+    if isinstance(error, DataError | ArtifactError | OutputError | JobError | PortInUseError):
         return EXIT_FAILURE
     if isinstance(error, ValueError):
         return EXIT_USAGE

@@ -18,7 +18,9 @@ print("torch" in sys.modules)
 """
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["serve", "-h"], ["train", "-h"], ["evaluate", "-h"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["serve", "-h"], ["train", "-h"], ["evaluate", "-h"], ["tag", "-h"]]
+)
 def test_help_answers_without_importing_torch(argv: list[str]) -> None:
     shown = subprocess.run([sys.executable, "-c", PROBE, *argv], check=True, capture_output=True, text=True)
     assert "usage: slotfill" in shown.stdout
