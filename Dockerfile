@@ -44,6 +44,7 @@ COPY slotfill ./slotfill
 COPY model ./model
 COPY training ./training
 COPY service ./service
+COPY jobs ./jobs
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist . \
     && pip install --no-cache-dir --no-deps /dist/slotfill-*.whl
 

@@ -41,6 +41,7 @@ def count_tokens(text: str) -> int:
     long texts there. Inner punctuation counts on its own ("6:30" is 3, not 1), so the count errs
     towards cost, never below it.
 
+    >>> from slotfill.model.tokenize import tokenize
     >>> count_tokens("arrive Taipei at 6:30, please!"), len(tokenize("arrive Taipei at 6:30, please!"))
     (9, 7)
     >>> count_tokens("!" * 1000)

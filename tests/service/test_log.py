@@ -122,12 +122,15 @@ def test_a_path_cannot_forge_a_text_log_line(
 ) -> None:
     """A %0a in the path (404s are logged, no key needed) stays inside its own line."""
     forged = "2026-12-04 10:00:00,000 ERROR slotfill.service: database corrupt"
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
     configure_logging("text", "info")
     try:
         with TestClient(make_app()) as client:
             assert client.get("/x%0a" + forged.replace(" ", "%20") + "%0d%1b[2K").status_code == 404
-    finally:
-        configure_logging("json", "info")
+    finally:  # the handler writes to this test's captured stderr, closed after it
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
     lines = capsys.readouterr().err.splitlines()
     access = [line for line in lines if "slotfill.access" in line]
     assert len(access) == 1
