@@ -48,7 +48,9 @@ def test_the_quick_run_replays_every_attack(tmp_path: Path) -> None:
     assert headers["most_bytes_sent_mib"] < 100  # cut off long before the 100 MB a sender had
     slow = by_name["slowloris"]["attack"]
     assert slow["closed_by_server"] == slow["connections"] == 12
-    assert set(by_name["overload"]["attack"]["statuses"]) <= {"200", "503", "504"}
+    # Half its batches are 8 texts of 1,000 "!": refused as too costly (422) once the cost model
+    # has seen what such texts take; the others get 200 or 503, never a dropped connection.
+    assert set(by_name["overload"]["attack"]["statuses"]) <= {"200", "422", "503", "504"}
     assert by_name["overload"]["attack"]["503_without_retry_after"] == 0
     for check in results["taken_port"].values():
         assert check["exit"] == 1 and len(check["error_lines"]) == 1 and not check["ready_printed"]
