@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +13,12 @@ from fastapi import FastAPI
 from slotfill import cli
 from tests.service.live import free_port
 
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
 
 def serve(argv: list[str]) -> int:
     """``slotfill serve ARGV``, as the shell would run it."""
     return cli.main(["serve", *argv])
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    yield
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
-    logging.getLogger("uvicorn.access").disabled = False
 
 
 def test_a_missing_model_folder_fails_before_binding(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +10,7 @@ import pytest
 from slotfill import cli
 from tests.service.live import free_port
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    yield
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def test_the_model_comes_from_the_environment(
