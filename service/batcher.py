@@ -1,11 +1,18 @@
 """Dynamic micro-batching: texts from concurrent requests share one model call.
 
-Requests put their texts in one queue and wait on a future per text. A single worker task takes
-the oldest texts as soon as the batch is full (``max_size`` texts or ``max_tokens`` tokens) or the
-oldest has waited ``max_wait_s``, runs the model in one dedicated thread (never on the event
-loop, and never two calls at once), and hands every text its own result. If a batch fails, its
-texts are retried one by one so only the culprit fails; every waiter gets a result or an
-exception, so nobody hangs.
+Requests put their texts in one queue and wait on a future per text. One dedicated model thread
+takes the oldest texts as soon as the batch is full (``max_size`` texts or ``max_tokens`` tokens)
+or the oldest has waited ``max_wait_s``, runs the model (never on the event loop, and never two
+calls at once), and hands every text its own result. If a batch fails, its texts are retried one
+by one so only the culprit fails; every waiter gets a result or an exception, so nobody hangs.
+
+Why the batching itself runs in the model thread, not in a task on the event loop: under
+overload the loop is busy with hundreds of connections, and every step of a loop-side batcher
+(wake on arrival, wait out the window, hand the call to a thread, take its result back) waits a
+whole turn of that loop. Measured at 256 clients, model calls then came tens of milliseconds
+apart and the service tagged 60 texts/s while refusing thousands. Here the thread goes from one
+call to the next on its own; the loop only enqueues, and takes each call's results back in one
+callback.
 
 The window is only waited out when requests arrive together (the previous call had several
 texts, or several are queued): light traffic, one request at a time, pays no batching delay, and
@@ -13,17 +20,18 @@ under load a model call gathers everything that arrived while the previous one r
 
 Admission is by cost, not by count. Texts differ a hundredfold in what they cost the model (a
 1,000-token string of "!" against a five-word request), so the batcher keeps a running estimate
-of model seconds per token, measured on every call, and refuses at once (:class:`QueueFullError`,
-a 503 with ``Retry-After``) a request whose tokens would not be tagged, behind the work already
-queued and running, within ``admit_share`` of ``timeout_s``. A request it accepts is thus
-expected to finish in time: overload turns into quick 503s rather than 504s after a long wait.
-``queue_limit`` still bounds the number of waiting texts.
+of model seconds per call and per token, measured on every call, and refuses at once
+(:class:`QueueFullError`, a 503 with ``Retry-After``) a request whose tokens would not be tagged,
+behind the work already queued and running, within ``admit_share`` of ``timeout_s``. A request
+it accepts is thus expected to finish in time: overload turns into quick 503s rather than 504s
+after a long wait. ``queue_limit`` still bounds the number of waiting texts.
 
 Cheap requests go first. A request of at most ``small_tokens`` tokens (nearly every chat message)
 waits in a lane of its own, served before the lane of large ones and admitted by the work ahead
 of it there alone: eight clients sending 64,000-token batches no longer push a one-line message
-to seconds or to 503s. A large request that has waited half its admission budget is served next
-all the same, so the large lane never starves into 504s. A caller waits at most ``timeout_s``
+to seconds or to 503s. Once the oldest large request has waited half its admission budget, the
+large lane takes every other call, so it never starves into 504s and a small request still waits
+for one large call at most. A caller waits at most ``timeout_s``
 (:class:`InferenceTimeoutError`), and texts whose caller gave up are skipped, so a slow model call
 does not leave a backlog of work nobody waits for. ``max_size=1`` or ``max_wait_s=0`` turn the
 waiting off (the second still batches whatever queued up meanwhile).
@@ -32,11 +40,12 @@ waiting off (the second still batches whatever queued up meanwhile).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -107,7 +116,11 @@ def _fail(item: _Item[T], error: BaseException) -> None:
 
 
 class Batcher(Generic[T]):
-    """Gathers texts into model calls; ``predict`` maps a list of texts to one result per text."""
+    """Gathers texts into model calls; ``predict`` maps a list of texts to one result per text.
+
+    The queue is shared by the event loop (``submit``) and the model thread (``_run``) under one
+    lock, held only for bookkeeping, never across a model call.
+    """
 
     def __init__(
         self,
@@ -127,7 +140,8 @@ class Batcher(Generic[T]):
         """``seconds_per_token``: the starting estimate of model time per token (0: admit by
         count alone until the first call is measured); ``admit_share``: the share of ``timeout_s``
         that the work ahead of a new request, its own included, may be expected to take;
-        ``small_tokens``: the most tokens of a request served in the lane of small ones."""
+        ``small_tokens``: the most tokens of a request served in the lane of small ones;
+        ``on_batch(texts, tokens, seconds)`` is called from the model thread after each call."""
         if max_size < 1 or max_tokens < 1 or queue_limit < 1 or max_wait_s < 0 or timeout_s <= 0:
             raise ValueError("max_size, max_tokens, queue_limit and timeout_s must be positive")
         if seconds_per_token < 0 or not 0 < admit_share <= 1:
@@ -143,16 +157,18 @@ class Batcher(Generic[T]):
         self.cost = CostModel.starting_at(seconds_per_token)
         self.admit_share = admit_share
         self.small_tokens = small_tokens
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)  # notified on arrival and on closing
         self._running_tokens = 0  # tokens of the call in progress
-        self._model_seconds = 0.0  # how long the last model call took, in its thread
         self._small: _Lane[T] = _Lane()
         self._large: _Lane[T] = _Lane()
-        self._arrived = asyncio.Event()
         self._closed = False
+        self._abandoned = False  # stop's grace ran out: the thread ends after the call in hand
         self._busy_since: float | None = None
         self._last_size = 0
-        self._worker: asyncio.Task[None] | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._last_lane: _Lane[T] | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def depth(self) -> int:
@@ -162,7 +178,8 @@ class Batcher(Generic[T]):
     @property
     def backlog_s(self) -> float:
         """Expected model seconds of the work queued and running, by the current estimate."""
-        return self._expected(self._small.tokens + self._large.tokens)
+        with self._lock:
+            return self._expected(self._small.tokens + self._large.tokens)
 
     def _expected(self, queued_tokens: int) -> float:
         """Model seconds of ``queued_tokens`` in calls of at most ``max_tokens``, after the call in
@@ -171,49 +188,51 @@ class Batcher(Generic[T]):
         return self.cost.seconds(calls, queued_tokens + self._running_tokens)
 
     def _serving(self) -> _Lane[T]:
-        """The lane the next model call takes from: small requests first, unless the oldest large
-        one has waited half its admission budget."""
+        """The lane the next model call takes from: small requests first, and every other call
+        from the large ones once the oldest has waited half its admission budget."""
         self._small.drop_given_up()
         self._large.drop_given_up()
         if not self._large.items:
             return self._small
         if not self._small.items:
             return self._large
-        waited = asyncio.get_running_loop().time() - self._large.items[0].enqueued
-        return self._large if waited > self.admit_share * self.timeout_s / 2 else self._small
+        waited = time.monotonic() - self._large.items[0].enqueued
+        if waited <= self.admit_share * self.timeout_s / 2:
+            return self._small
+        # Aged: every other call, so it finishes in time while a small request still waits for
+        # one large call at most, not for all of a 64,000-token batch (seconds).
+        return self._small if self._last_lane is self._large else self._large
 
     @property
     def busy_for(self) -> float:
         """Seconds the running model call has taken so far; 0 when the model is idle."""
-        if self._busy_since is None:
-            return 0.0
-        return asyncio.get_running_loop().time() - self._busy_since
+        since = self._busy_since
+        return 0.0 if since is None else time.monotonic() - since
 
     @property
     def running(self) -> bool:
-        return self._worker is not None and not self._worker.done() and not self._closed
+        return self._thread is not None and self._thread.is_alive() and not self._closed
 
     async def start(self) -> None:
-        if self._worker is not None:
+        if self._thread is not None:
             raise RuntimeError("the batcher is already started")
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slotfill-model")
-        self._worker = asyncio.create_task(self._run(), name="slotfill-batcher")
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="slotfill-model", daemon=True)
+        self._thread.start()
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Refuse new texts, finish the queued ones (up to ``grace_s``), then stop the thread."""
-        self._closed = True
-        self._arrived.set()
-        if self._worker is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._worker), grace_s)
-            except TimeoutError:
-                self._worker.cancel()
-                await asyncio.gather(self._worker, return_exceptions=True)
-        for lane in (self._small, self._large):
-            while lane.items:
-                _fail(lane.pop(), BatcherClosedError("the service is shutting down"))
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, grace_s)
+        with self._wake:
+            self._abandoned = True
+            self._wake.notify_all()
+            left = [lane.pop() for lane in (self._small, self._large) for _ in range(len(lane.items))]
+        for item in left:
+            _fail(item, BatcherClosedError("the service is shutting down"))
 
     async def submit(self, texts: Sequence[str]) -> list[T]:
         """Results for ``texts``, in order.
@@ -224,19 +243,44 @@ class Batcher(Generic[T]):
             raise BatcherClosedError("the service is shutting down")
         if not texts:
             return []
-        if self._worker is None or self._worker.done():
+        if self._thread is None or not self._thread.is_alive():
             raise RuntimeError("the batcher is not running")
         if self.depth + len(texts) > self.queue_limit:
             raise QueueFullError(f"{self.depth} texts are already waiting (limit {self.queue_limit})")
         loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = time.monotonic()
         items = [_Item(text, self._count_tokens(text), loop.create_future(), now) for text in texts]
         tokens = sum(item.tokens for item in items)
-        lane = self._small if tokens <= self.small_tokens else self._large
-        queued = self._small.tokens + (self._large.tokens if lane is self._large else 0)
+        with self._wake:
+            self._admit(tokens)
+            (self._small if tokens <= self.small_tokens else self._large).add(items)
+            self._wake.notify()
+        futures = [item.future for item in items]
+        try:
+            _, unfinished = await asyncio.wait(futures, timeout=self.timeout_s)
+            if unfinished:
+                raise InferenceTimeoutError(f"the model did not answer within {self.timeout_s:g} s")
+            return [future.result() for future in futures]
+        finally:
+            if not all(future.done() for future in futures):
+                for future in futures:
+                    future.cancel()
+                with self._lock:
+                    self._small.keep_waited_for()
+                    self._large.keep_waited_for()
+
+    def _admit(self, tokens: int) -> None:
+        """Raise unless a request of ``tokens`` may join the queue (called under the lock)."""
+        large = tokens > self.small_tokens
+        if large:
+            queued = self._small.tokens + self._large.tokens
+        else:
+            # Aged large requests take every other call: as many large tokens as small ones may
+            # come first (ignoring them let accepted requests time out under mixed overload).
+            queued = self._small.tokens + min(self._large.tokens, self._small.tokens + tokens)
         budget = self.admit_share * self.timeout_s
         alone = self.cost.seconds(-(-tokens // self.max_tokens), tokens)
-        if alone > budget and lane is self._large:
+        if alone > budget and large:
             # It would time out even with the model to itself: no retry can help, so not a 503.
             # Never a small request: those keep being served, so the estimate keeps learning
             # (a stalled call could otherwise make every request look too costly for good).
@@ -252,34 +296,19 @@ class Batcher(Generic[T]):
                 f"about {expected:.2f} s of model work would be ahead of this request's answer "
                 f"(the limit is {budget:.2f} s)"
             )
-        lane.add(items)
-        self._arrived.set()
-        futures = [item.future for item in items]
-        try:
-            _, unfinished = await asyncio.wait(futures, timeout=self.timeout_s)
-            if unfinished:
-                raise InferenceTimeoutError(f"the model did not answer within {self.timeout_s:g} s")
-            return [future.result() for future in futures]
-        finally:
-            if not all(future.done() for future in futures):
-                for future in futures:
-                    future.cancel()
-                self._small.keep_waited_for()
-                self._large.keep_waited_for()
 
-    # The worker ---------------------------------------------------------------------------------
+    # The model thread ---------------------------------------------------------------------------
 
-    async def _run(self) -> None:
+    def _run(self) -> None:
         while True:
-            batch = await self._next_batch()
+            batch = self._next_batch()
             if not batch:
                 return
             try:
-                await self._dispatch(batch)
-            except Exception as error:  # a bug here must not kill the worker and hang everyone
+                self._dispatch(batch)
+            except Exception as error:  # a bug here must not kill the thread and hang everyone
                 logger.exception("batch dispatch failed")
-                for item in batch:
-                    _fail(item, error)
+                self._deliver(batch, None, error)
 
     def _plan(self, lane: _Lane[T] | None = None) -> tuple[int, bool]:
         """How many live texts from the head of ``lane`` (default: the one served next) go in the
@@ -294,29 +323,30 @@ class Batcher(Generic[T]):
             tokens += item.tokens
         return count, count == self.max_size
 
-    async def _next_batch(self) -> list[_Item[T]]:
-        loop = asyncio.get_running_loop()
-        while True:
-            lane = self._serving()
-            if not lane.items:
-                if self._closed:
+    def _next_batch(self) -> list[_Item[T]]:
+        """The next call's texts, marked as running; empty when the thread should end."""
+        with self._wake:
+            while True:
+                if self._abandoned:
                     return []
-                self._arrived.clear()
-                await self._arrived.wait()
-                continue
-            deadline = lane.items[0].enqueued + self.max_wait_s
-            while self._worth_waiting() and not self._plan()[1]:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                self._arrived.clear()
-                try:
-                    await asyncio.wait_for(self._arrived.wait(), remaining)
-                except TimeoutError:
-                    break
-            batch = self._take()
-            if batch:
-                return batch
+                lane = self._serving()
+                if not lane.items:
+                    if self._closed:
+                        return []
+                    self._wake.wait()
+                    continue
+                deadline = lane.items[0].enqueued + self.max_wait_s
+                while self._worth_waiting() and not self._plan()[1]:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._wake.wait(remaining)
+                batch = self._take()
+                if batch:
+                    self._last_size = len(batch)
+                    self._running_tokens = sum(item.tokens for item in batch)
+                    self._busy_since = time.monotonic()
+                    return batch
 
     def _worth_waiting(self) -> bool:
         """Wait for company only when requests come together: the last call had several texts, or
@@ -326,7 +356,7 @@ class Batcher(Generic[T]):
         return self._last_size > 1 or self.depth > 1
 
     def _take(self) -> list[_Item[T]]:
-        lane = self._serving()
+        lane = self._last_lane = self._serving()
         count, _ = self._plan(lane)
         batch: list[_Item[T]] = []
         while len(batch) < count:
@@ -335,48 +365,59 @@ class Batcher(Generic[T]):
                 batch.append(item)
         return batch
 
-    async def _dispatch(self, batch: list[_Item[T]]) -> None:
-        loop = asyncio.get_running_loop()
-        started = self._busy_since = loop.time()
-        self._last_size = len(batch)
-        tokens = self._running_tokens = sum(item.tokens for item in batch)
+    def _dispatch(self, batch: list[_Item[T]]) -> None:
+        tokens = self._running_tokens
         try:
-            results = await loop.run_in_executor(self._executor, self._call, [i.text for i in batch])
+            began = time.perf_counter()
+            results = self._call([item.text for item in batch])
+            seconds = time.perf_counter() - began
         except Exception as error:
             if len(batch) == 1:
-                _fail(batch[0], error)
+                self._deliver(batch, None, error)
             else:
                 logger.warning("a batch of %d failed (%r); retrying its texts one by one", len(batch), error)
-                await self._one_by_one(batch)
+                self._one_by_one(batch)
         else:
-            self.cost.observe(tokens, self._model_seconds)
-            for item, result in zip(batch, results, strict=True):
-                _resolve(item, result)
+            with self._lock:
+                self.cost.observe(tokens, seconds)
+            self._deliver(batch, results, None)
+            if self._on_batch is not None:
+                self._on_batch(len(batch), tokens, seconds)
         finally:
-            self._busy_since = None
-            self._running_tokens = 0
-        if self._on_batch is not None:
-            self._on_batch(len(batch), tokens, loop.time() - started)
+            with self._lock:
+                self._busy_since = None
+                self._running_tokens = 0
 
-    async def _one_by_one(self, batch: list[_Item[T]]) -> None:
-        loop = asyncio.get_running_loop()
+    def _one_by_one(self, batch: list[_Item[T]]) -> None:
         for item in batch:
             if item.future.done():
                 continue
-            self._busy_since = loop.time()
+            self._busy_since = time.monotonic()
             try:
-                (result,) = await loop.run_in_executor(self._executor, self._call, [item.text])
+                results = self._call([item.text])
             except Exception as error:
-                _fail(item, error)
+                self._deliver([item], None, error)
             else:
-                _resolve(item, result)
+                self._deliver([item], results, None)
 
     def _call(self, texts: list[str]) -> list[T]:
-        # Timed here, in the model's thread: the time until the event loop takes the result back
-        # would add whatever else the loop was doing (building a large response, say).
-        began = time.perf_counter()
         results = list(self._predict(texts))
-        self._model_seconds = time.perf_counter() - began
         if len(results) != len(texts):
             raise RuntimeError(f"the model returned {len(results)} results for {len(texts)} texts")
         return results
+
+    def _deliver(self, batch: list[_Item[T]], results: list[T] | None, error: BaseException | None) -> None:
+        """Hand a call's outcome to its waiters, on the event loop (futures are not thread-safe):
+        one callback per call, whatever its size."""
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is left to wait
+            self._loop.call_soon_threadsafe(_settle, batch, results, error)
+
+
+def _settle(batch: list[_Item[T]], results: list[T] | None, error: BaseException | None) -> None:
+    if results is None:
+        for item in batch:
+            _fail(item, error or RuntimeError("the model call failed"))
+        return
+    for item, result in zip(batch, results, strict=True):
+        _resolve(item, result)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from slotfill.service.batcher import Batcher
 from slotfill.service.metrics import Metrics
 from slotfill.service.schemas import EXAMPLE_TEXT, ModelRef
 from slotfill.service.settings import Settings
+from slotfill.service.token_count import count_tokens
 
 logger = logging.getLogger("slotfill.service")
 
@@ -27,27 +27,6 @@ def model_ref(predictor: Predictor) -> ModelRef:
     """The model's id (folder name) and version (short weights digest) as the API reports them."""
     meta = predictor.metadata
     return ModelRef(id=meta.id, version=meta.version, created=meta.created)
-
-
-# Every run of word characters, and every other character that is not a space.
-_TOKEN_BOUND = re.compile(r"\w+|[^\w\s]")
-
-
-def count_tokens(text: str) -> int:
-    """At least as many tokens as ``tokenize`` makes, counted in C on the event loop.
-
-    Admission counts every request's tokens, refused ones included, on the loop that serves all
-    clients: the tokenizer itself (Python, a ``Token`` per token) took milliseconds on a batch of
-    long texts there. Inner punctuation counts on its own ("6:30" is 3, not 1), so the count errs
-    towards cost, never below it.
-
-    >>> from slotfill.model.tokenize import tokenize
-    >>> count_tokens("arrive Taipei at 6:30, please!"), len(tokenize("arrive Taipei at 6:30, please!"))
-    (9, 7)
-    >>> count_tokens("!" * 1000)
-    1000
-    """
-    return len(_TOKEN_BOUND.findall(text))
 
 
 @dataclass(frozen=True)

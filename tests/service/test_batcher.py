@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -377,8 +378,8 @@ def test_a_large_request_waiting_half_its_budget_goes_next() -> None:
 
     async def body(batcher: Batcher[str]) -> tuple[str, str]:
         loop = asyncio.get_running_loop()
-        small = _Item("s", 1, loop.create_future(), loop.time())
-        fresh = _Item("l", 500, loop.create_future(), loop.time())
+        small = _Item("s", 1, loop.create_future(), time.monotonic())
+        fresh = _Item("l", 500, loop.create_future(), time.monotonic())
         batcher._small.add([small])
         batcher._large.add([fresh])
         first = batcher._serving().items[0].text
@@ -403,3 +404,23 @@ def test_the_cost_of_a_call_is_a_fixed_part_plus_a_part_per_token() -> None:
     assert model.per_token == pytest.approx(0.00047, rel=0.05)
     assert model.per_call == pytest.approx(0.0286, rel=0.05)
     assert model.seconds(calls=2, tokens=1003) == pytest.approx(0.53, rel=0.05)
+
+
+def test_an_aged_large_lane_takes_every_other_call_not_all_of_them() -> None:
+    """A 64,000-token batch is dozens of calls: served back to back, small requests would wait
+    seconds behind it once it aged."""
+
+    async def body(batcher: Batcher[str]) -> list[str]:
+        loop = asyncio.get_running_loop()
+        old = time.monotonic() - batcher.admit_share * batcher.timeout_s
+        small = [_Item(f"s{i}", 1, loop.create_future(), time.monotonic()) for i in range(2)]
+        large = [_Item(f"l{i}", 500, loop.create_future(), old) for i in range(3)]
+        batcher._small.add(small)
+        batcher._large.add(large)
+        order = [item.text for _ in range(5) for item in batcher._take()]
+        for item in small + large:
+            item.future.cancel()
+        return order
+
+    batcher: Batcher[str] = Batcher(lambda texts: texts, timeout_s=1.0, max_size=1)
+    assert asyncio.run(body(batcher)) == ["l0", "s0", "l1", "s1", "l2"]
