@@ -100,7 +100,7 @@ class CRF(nn.Module):
         self.start_penalty: torch.Tensor
         self.register_buffer("penalty", torch.where(allowed, 0.0, _FORBIDDEN), persistent=False)
         self.register_buffer("start_penalty", torch.where(first, 0.0, _FORBIDDEN), persistent=False)
-        self._numpy_cache: tuple[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._numpy_cache: tuple[tuple[float, ...], crf_decode.DecodeTables] | None = None
 
     def _tables(self, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Transition, start and end scores with the BIO penalties, divided by ``temperature``."""
@@ -203,7 +203,6 @@ class CRF(nn.Module):
             return crf_decode.viterbi(*inputs), probs
         return self._viterbi_torch(emissions, mask), self._marginals_torch(emissions, mask, temperature)
 
-    @_full_precision
     def best_paths(
         self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
     ) -> tuple[list[list[int]], list[list[float]]]:
@@ -211,13 +210,18 @@ class CRF(nn.Module):
         ``decode`` gives, read where the answer needs it.
 
         One utterance (what a chatbot sends) goes to ``crf_decode.decode_one``, in float64 on
-        tables converted once per set of weights rather than once per call.
+        tables computed once per set of weights and temperature rather than once per call.
         """
         if emissions.shape[0] == 1:  # one row has no padding: its length is the width
-            trans, start, end = self._float64_tables()
             scores = emissions[0].detach().to("cpu", torch.float64).numpy()
-            path, probs = crf_decode.decode_one(scores, trans, start, end, temperature)
+            path, probs = crf_decode.decode_one(scores, self.decode_tables(temperature))
             return [path], [probs]
+        return self._best_paths_of_batch(emissions, mask, temperature)
+
+    @_full_precision
+    def _best_paths_of_batch(
+        self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float
+    ) -> tuple[list[list[int]], list[list[float]]]:
         paths, marginals = self.decode(emissions, mask, temperature)
         index = np.zeros(mask.shape, dtype=np.int64)
         for row, path in enumerate(paths):
@@ -226,17 +230,17 @@ class CRF(nn.Module):
         chosen = marginals.gather(2, picked).squeeze(2).tolist()
         return paths, [row[: len(path)] for row, path in zip(chosen, paths, strict=True)]
 
-    def _float64_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The penalised tables as float64 NumPy arrays, kept until a table changes.
+    def decode_tables(self, temperature: float = 1.0) -> crf_decode.DecodeTables:
+        """The penalised tables in float64 for ``decode_one``, kept until a table changes.
 
         Keyed by the tensors' version counters, which every in-place change (an optimiser step,
         ``load_state_dict``) increments, so training never decodes with stale tables.
         """
-        key = tuple(table._version for table in (self.transitions, self.start, self.end))
+        key = (*(table._version for table in (self.transitions, self.start, self.end)), temperature)
         if self._numpy_cache is None or self._numpy_cache[0] != key:
             with torch.no_grad():
                 trans, start, end = (t.detach().to("cpu", torch.float64).numpy() for t in self._tables())
-            self._numpy_cache = (key, (trans, start, end))
+            self._numpy_cache = (key, crf_decode.DecodeTables.of(trans, start, end, temperature))
         return self._numpy_cache[1]
 
     def _viterbi_torch(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:

@@ -11,16 +11,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from slotfill.model import crf_decode
 from slotfill.model.batch import Batch
 from slotfill.model.config import ModelConfig
 from slotfill.model.crf import CRF
 from slotfill.model.embedder import TokenEmbedder
 from slotfill.model.intent import IntentHead
 from slotfill.model.recurrent import RecurrentEncoder
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis."""
+    shifted = np.exp(scores - scores.max(-1, keepdims=True))
+    probs: np.ndarray = shifted / shifted.sum(-1, keepdims=True)
+    return probs
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,8 @@ class Tagger(nn.Module):
     def decode(self, output: TaggerOutput, mask: torch.Tensor) -> Decoded:
         """Best tags (Viterbi with the CRF, argmax without) and their marginal probabilities, and
         the intent; probabilities use the config's calibration temperatures."""
+        if output.emissions.shape[0] == 1:
+            return self._decode_one(output)
         emissions = output.emissions.float()
         slot_temperature = self.config.slot_temperature
         if self.crf is not None:
@@ -72,6 +83,24 @@ class Tagger(nn.Module):
             top = logits.softmax(-1).max(-1)
             intents, intent_probs = top.indices.tolist(), top.values.tolist()
         return Decoded(paths, tag_probs, intents, intent_probs)
+
+    def _decode_one(self, output: TaggerOutput) -> Decoded:
+        """``decode`` for one utterance, in float64 NumPy: a chatbot's message is a few dozen
+        numbers, where each torch operation's dispatch would cost more than its arithmetic."""
+        emissions = output.emissions[0].detach().to("cpu", torch.float64).numpy()  # (T, K)
+        temperature = self.config.slot_temperature
+        if self.crf is not None:
+            path, tag_probs = crf_decode.decode_one(emissions, self.crf.decode_tables(temperature))
+        else:
+            probs = _softmax(emissions / temperature)
+            path = probs.argmax(1).tolist()
+            tag_probs = probs.max(1).tolist()
+        if output.intent_logits is None:
+            return Decoded([path], [tag_probs], None, None)
+        logits = output.intent_logits[0].detach().to("cpu", torch.float64).numpy()
+        intent_probs = _softmax(logits / self.config.intent_temperature)
+        best = int(intent_probs.argmax())
+        return Decoded([path], [tag_probs], [best], [float(intent_probs[best])])
 
     def round_to_storage(self) -> None:
         """Round the weights to ``config.weights_dtype``, the precision the model folder keeps,
