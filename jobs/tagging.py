@@ -57,7 +57,7 @@ def tag_lines(predictor: Predictor, lines: Sequence[tuple[int, bytes]], options:
     clashes: set[str] = set()
     for begin in range(0, len(items), options.batch_size):
         chunk = items[begin : begin + options.batch_size]
-        parses = predictor.parse_batch([item.text for _, item in chunk])
+        parses = predictor.parse_batch([item.text for _, item in chunk], options.batch_size)
         for (index, item), parse in zip(chunk, parses, strict=True):
             records[index] = result_record(parse, item.carried)
             if item.carried:

@@ -120,9 +120,11 @@ class Predictor:
         """Tokenise raw text, tag it, and give slots with character offsets into ``text``."""
         return self.parse_batch([text])[0]
 
-    def parse_batch(self, texts: Sequence[str]) -> list[Parse]:
+    def parse_batch(self, texts: Sequence[str], batch_size: int = 128) -> list[Parse]:
+        """``parse`` of each text, with at most ``batch_size`` texts (sorted by length) per network
+        call: batch jobs choose it, the service's batcher already sends calls of its own size."""
         token_lists = [tokenize(text) for text in texts]
-        taggings = self.tag([[t.text for t in tokens] for tokens in token_lists])
+        taggings = self.tag([[t.text for t in tokens] for tokens in token_lists], batch_size)
         return [
             to_parse(text, tokens, tagging)
             for text, tokens, tagging in zip(texts, token_lists, taggings, strict=True)

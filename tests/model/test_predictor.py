@@ -130,6 +130,20 @@ def test_tag_keeps_order_across_small_batches(tiny_predictor: Predictor) -> None
         assert a.confidences == pytest.approx(b.confidences, abs=1e-5)
 
 
+def test_parse_batch_calls_the_network_with_at_most_batch_size_texts(
+    tiny_predictor: Predictor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+    real = tiny_predictor._tag_batch
+    monkeypatch.setattr(tiny_predictor, "_tag_batch", lambda rows: sizes.append(len(rows)) or real(rows))
+    texts = [f"fly to paris on day {i}" for i in range(300)]
+    assert len(tiny_predictor.parse_batch(texts, batch_size=256)) == 300
+    assert sizes == [256, 44]
+    sizes.clear()
+    tiny_predictor.parse_batch(texts)
+    assert sizes == [128, 128, 44]
+
+
 def test_tag_handles_empty_token_lists(tiny_predictor: Predictor) -> None:
     assert tiny_predictor.tag([]) == []
     assert tiny_predictor.tag([[]]) == [Tagging([], [])]
