@@ -111,21 +111,36 @@ class GraphNetwork(nn.Module):
         return combined.emissions, combined.intent_logits
 
 
-def write_onnx(folder: Path) -> Path:
+def write_onnx(folder: Path, int8: bool = False) -> Path:
     """Export the model folder's network into the folder, as ``model.onnx`` beside a record
-    (``onnx.json``) of the weights it came from and its own digest.
+    (``onnx.json``) of the weights it came from and its own digest; ``int8``: with int8 weights
+    (``model.onnx_quantize``).
 
     The record ties the graph to ``model.safetensors``: a folder retrained or edited after the
     export has a stale graph, which ``model.onnx_runtime`` refuses rather than serve old weights.
     """
     from slotfill.model.artifact import WEIGHTS, library_versions, load_artifact, sha256_file, write_json
     from slotfill.model.atomic import write_atomic
+    from slotfill.model.onnx_quantize import QUANTIZED, quantize_int8
 
     artifact = load_artifact(folder)
-    write_atomic(folder / GRAPH, lambda temp: export_graph(artifact.model, artifact.featurizer, temp))
+
+    def write(temp: Path) -> None:
+        if not int8:
+            export_graph(artifact.model, artifact.featurizer, temp)
+            return
+        plain = temp.with_name(temp.name + ".float32")
+        try:
+            export_graph(artifact.model, artifact.featurizer, plain)
+            quantize_int8(plain, temp)
+        finally:
+            plain.unlink(missing_ok=True)
+
+    write_atomic(folder / GRAPH, write)
     record = {
         "format": RECORD_FORMAT,
         "opset": OPSET,
+        "weights": QUANTIZED if int8 else "float32",
         "versions": library_versions(),
         "files": {WEIGHTS: sha256_file(folder / WEIGHTS), GRAPH: sha256_file(folder / GRAPH)},
     }

@@ -83,6 +83,12 @@ def add_parsers(commands: Any) -> None:
     formats.add_argument(
         "--onnx", action="store_true", help="model.onnx + onnx.json, run by ONNX Runtime (`--backend onnx`)"
     )
+    export.add_argument(
+        "--int8",
+        action="store_true",
+        help="int8 weights (dynamic quantization): a quarter of the size and faster, at a small cost "
+        "in accuracy; check it with `slotfill evaluate`",
+    )
     export.set_defaults(run=run_export)
     _add_travel_parsers(commands)
 
@@ -243,8 +249,10 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from slotfill.model.onnx_graph import write_onnx
 
-    path = write_onnx(args.model)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); serve it with --backend onnx (or auto)")
+    path = write_onnx(args.model, int8=args.int8)
+    kind = "int8 weights" if args.int8 else "float32 weights"
+    size = path.stat().st_size / 1e6
+    print(f"wrote {path} ({size:.1f} MB, {kind}); serve it with --backend onnx (or auto)")
     return 0
 
 

@@ -169,3 +169,32 @@ def test_a_broken_record_is_named(exported: Path) -> None:
 def test_an_unknown_backend_is_refused(tiny_model_dir: Path) -> None:
     with pytest.raises(ValueError, match="the backends are auto, torch, onnx"):
         Predictor.load(tiny_model_dir, backend="tensorrt")  # type: ignore[arg-type]
+
+
+def test_int8_export_quantizes_the_products_and_keeps_the_scores_close(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """int8 weights move scores a little (not to float32's 1e-4): close relative to their spread."""
+    import onnx
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    write_onnx(folder)
+    plain_size = (folder / GRAPH).stat().st_size
+    write_onnx(folder, int8=True)
+    assert json.loads((folder / RECORD).read_text())["weights"] == "int8"
+    assert graph_is_current(folder)
+    operators = {node.op_type for node in onnx.load(str(folder / GRAPH)).graph.node}
+    assert {"DynamicQuantizeLSTM", "MatMulInteger"} <= operators
+    assert (folder / GRAPH).stat().st_size < plain_size
+    torch_side = Predictor.load(folder, backend="torch")
+    int8_side = Predictor.load(folder, backend="onnx")
+    features = [torch_side.featurizer.featurize([t.text for t in tokenize(text)]) for text in TEXTS]
+    with torch.inference_mode():
+        expected = torch_side.model(collate(features))
+    got, mask = int8_side.network(features)
+    spread = float(expected.emissions[mask].std())
+    error = float((got.emissions - expected.emissions)[mask].abs().max())
+    assert error < 0.25 * spread, (error, spread)
+    parses = int8_side.parse_batch(TEXTS)
+    assert [len(p.tags) for p in parses] == [len(tokenize(t)) for t in TEXTS]

@@ -723,6 +723,19 @@ def test_export_onnx_then_predict_with_either_backend(
         assert answers[backend]["tags"] == answers["torch"]["tags"]
 
 
+def test_export_onnx_with_int8_weights(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(model, folder)
+    outcome = cli(capsys, "export", folder, "--onnx", "--int8")
+    assert outcome.code == 0
+    assert "int8 weights" in outcome.out
+    outcome = cli(capsys, "predict", folder, "arrive Taipei on November 2nd", "--backend", "onnx")
+    assert outcome.code == 0
+    assert _check_parses(outcome.out, ["arrive Taipei on November 2nd"])
+
+
 def test_predict_with_the_onnx_backend_before_any_export(
     model: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
