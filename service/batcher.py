@@ -26,12 +26,14 @@ behind the work already queued and running, within ``admit_share`` of ``timeout_
 it accepts is thus expected to finish in time: overload turns into quick 503s rather than 504s
 after a long wait. ``queue_limit`` still bounds the number of waiting texts.
 
-Cheap requests go first. A request of at most ``small_tokens`` tokens (nearly every chat message)
-waits in a lane of its own, served before the lane of large ones and admitted by the work ahead
-of it there alone: eight clients sending 64,000-token batches no longer push a one-line message
-to seconds or to 503s. Once the oldest large request has waited half its admission budget, the
-large lane takes every other call, so it never starves into 504s and a small request still waits
-for one large call at most. A caller waits at most ``timeout_s``
+Short requests never queue behind long ones. A request of at most ``small_tokens`` tokens (nearly
+every chat message) waits in a lane of its own, and when both lanes hold work they take model
+calls in turn: eight clients sending 64,000-token batches delay a one-line message by one call of
+theirs at most, not by seconds, and never starve it into a 503. In turn, large requests are sure
+of every other call, so a large request is admitted when its lane's work, its own included, fits
+half the admission budget (the other half goes to the small calls in between), and a small one
+counts, besides its own lane, as many large tokens as may come between its lane's calls.
+A caller waits at most ``timeout_s``
 (:class:`InferenceTimeoutError`), and texts whose caller gave up are skipped, so a slow model call
 does not leave a backlog of work nobody waits for. ``max_size=1`` or ``max_wait_s=0`` turn the
 waiting off (the second still batches whatever queued up meanwhile).
@@ -188,19 +190,14 @@ class Batcher(Generic[T]):
         return self.cost.seconds(calls, queued_tokens + self._running_tokens)
 
     def _serving(self) -> _Lane[T]:
-        """The lane the next model call takes from: small requests first, and every other call
-        from the large ones once the oldest has waited half its admission budget."""
+        """The lane the next model call takes from: the one with work, and when both have work,
+        the one not served last."""
         self._small.drop_given_up()
         self._large.drop_given_up()
         if not self._large.items:
             return self._small
         if not self._small.items:
             return self._large
-        waited = time.monotonic() - self._large.items[0].enqueued
-        if waited <= self.admit_share * self.timeout_s / 2:
-            return self._small
-        # Aged: every other call, so it finishes in time while a small request still waits for
-        # one large call at most, not for all of a 64,000-token batch (seconds).
         return self._small if self._last_lane is self._large else self._large
 
     @property
@@ -272,13 +269,14 @@ class Batcher(Generic[T]):
     def _admit(self, tokens: int) -> None:
         """Raise unless a request of ``tokens`` may join the queue (called under the lock)."""
         large = tokens > self.small_tokens
-        if large:
-            queued = self._small.tokens + self._large.tokens
-        else:
-            # Aged large requests take every other call: as many large tokens as small ones may
-            # come first (ignoring them let accepted requests time out under mixed overload).
-            queued = self._small.tokens + min(self._large.tokens, self._small.tokens + tokens)
         budget = self.admit_share * self.timeout_s
+        if large:
+            # Every other call is a small one: the large lane's work must fit half the budget.
+            budget /= 2
+            queued = self._large.tokens
+        else:
+            # Between its lane's calls come large ones: as many large tokens as small ones ahead.
+            queued = self._small.tokens + min(self._large.tokens, self._small.tokens + tokens)
         alone = self.cost.seconds(-(-tokens // self.max_tokens), tokens)
         if alone > budget and large:
             # It would time out even with the model to itself: no retry can help, so not a 503.
@@ -286,7 +284,7 @@ class Batcher(Generic[T]):
             # (a stalled call could otherwise make every request look too costly for good).
             raise RequestTooCostlyError(
                 f"this request alone is about {alone:.2f} s of model work, over the {budget:.2f} s "
-                "it may take; send fewer or shorter texts"
+                "a large request may take; send fewer or shorter texts"
             )
         expected = self._expected(queued + tokens)
         if expected > budget and (queued or self._running_tokens):

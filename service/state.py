@@ -61,16 +61,22 @@ class ServiceState:
         predictor = self._preloaded or await self._load()
         self._preloaded = None
         # Warm-up: the first calls allocate memory and pick kernels; no request should wait for that.
-        # The last one, timed, gives admission its first estimate of model time per token.
-        for size in (1, min(4, self.settings.batch_max_size), min(4, self.settings.batch_max_size)):
+        # The later ones, timed at two sizes, give admission its first estimate of the cost of a
+        # call and of a token: one size alone read the fixed cost of a call as a price per token,
+        # and a loaded machine's start-up then refused a first 1,200-token batch as too costly.
+        large = min(8, self.settings.batch_max_size)
+        timed: list[tuple[int, float]] = []
+        for size in (1, large, 1, large, 1):
             warm = time.perf_counter()
             await asyncio.to_thread(predictor.parse_batch, [EXAMPLE_TEXT] * size)
-            seconds_per_token = (time.perf_counter() - warm) / (size * count_tokens(EXAMPLE_TEXT))
+            timed.append((size * count_tokens(EXAMPLE_TEXT), time.perf_counter() - warm))
         # Everything alive now (the model, torch, the app) lives as long as the process: move it out
         # of the garbage collector's view, so its full collections stop rescanning it mid-request.
         gc.collect()
         gc.freeze()
-        batcher = self._batcher(predictor, seconds_per_token)
+        batcher = self._batcher(predictor)
+        for tokens, seconds in timed[2:]:
+            batcher.cost.observe(tokens, seconds)
         await batcher.start()
         ref = model_ref(predictor)
         self.metrics.watch_queue(lambda: batcher.depth)
@@ -103,7 +109,7 @@ class ServiceState:
             logger.error("cannot load the model: %s", error)
             raise
 
-    def _batcher(self, predictor: Predictor, seconds_per_token: float) -> Batcher[Parse]:
+    def _batcher(self, predictor: Predictor) -> Batcher[Parse]:
         settings = self.settings
         return Batcher(
             predictor.parse_batch,
@@ -114,7 +120,6 @@ class ServiceState:
             timeout_s=settings.request_timeout_s,
             count_tokens=count_tokens,
             on_batch=self.metrics.observe_batch,
-            seconds_per_token=seconds_per_token,
         )
 
     async def stop(self) -> None:

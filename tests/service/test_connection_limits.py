@@ -86,7 +86,8 @@ def test_a_body_may_follow_its_head_in_one_packet(server: Server) -> None:
     head += b"Connection: close\r\n"
     with connect(server) as sock:
         sock.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        assert answer(sock).startswith(b"HTTP/1.1 200 ")
+        reply = answer(sock)
+        assert reply.startswith(b"HTTP/1.1 200 "), reply[:400]
 
 
 @pytest.mark.parametrize(
