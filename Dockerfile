@@ -1,15 +1,18 @@
 # slotfill: the REST API with the bundled travel model, running as a non-root user on a read-only
 # root filesystem. README "Deploy" has the commands; in short:
 #
-#   docker build -t slotfill .                      # CPU torch (download.pytorch.org/whl/cpu)
-#   docker build -t slotfill:cuda \
-#       --build-arg PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cu128 .   # CUDA torch
+#   docker build -t slotfill .                                       # CPU torch (download.pytorch.org)
+#   docker build -t slotfill:cuda --build-arg PIP_EXTRA_INDEX_URL= . # CUDA torch (PyPI's own wheel)
 #   docker run --rm --read-only --tmpfs /tmp -p 8000:8000 slotfill
 #
 # Where pip finds torch is a build argument: pip reads PIP_INDEX_URL, PIP_EXTRA_INDEX_URL,
 # PIP_FIND_LINKS and PIP_TRUSTED_HOST as its own settings, so a mirror or a folder of wheels served
 # over HTTP works as well as the default index. torch is pinned exactly (torch==2.13.0), so the
-# CPU index gives the CPU build; without it pip would take PyPI's CUDA build (several GB).
+# CPU index gives the CPU build. With PIP_EXTRA_INDEX_URL empty, pip has PyPI alone, whose torch
+# 2.13.0 for Linux x86_64 is the CUDA 13.0 build (2.13.0+cu130, pulling about 2.7 GB of nvidia-*
+# wheels and triton): the CUDA image, about 5.6 GB. For another CUDA, name its index on
+# download.pytorch.org instead (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cuXYZ), one
+# that has this torch.
 # Classic-builder syntax only (no RUN --mount, no heredocs): it builds with or without BuildKit.
 
 ARG BASE_IMAGE=python:3.11-slim
