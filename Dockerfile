@@ -10,7 +10,7 @@
 # over HTTP works as well as the default index. torch is pinned exactly (torch==2.13.0), so the
 # CPU index gives the CPU build. With PIP_EXTRA_INDEX_URL empty, pip has PyPI alone, whose torch
 # 2.13.0 for Linux x86_64 is the CUDA 13.0 build (2.13.0+cu130, pulling about 2.7 GB of nvidia-*
-# wheels and triton): the CUDA image, about 5.6 GB. For another CUDA, name its index on
+# wheels and triton): the CUDA image, about 5.4 GB. For another CUDA, name its index on
 # download.pytorch.org instead (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cuXYZ), one
 # that has this torch.
 # Classic-builder syntax only (no RUN --mount, no heredocs): it builds with or without BuildKit.
