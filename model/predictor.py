@@ -5,18 +5,19 @@ The one entry point for every consumer: ``slotfill evaluate``, the REST service 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import torch
 
-from slotfill.model.batch import Featurizer, collate
+from slotfill.model.batch import Features, Featurizer, collate
 from slotfill.model.device import resolve_device
 from slotfill.model.metadata import ModelMetadata
 from slotfill.model.prediction import IntentValue, Parse, SlotValue, Tagging
 from slotfill.model.spans import slot_confidence, tags_to_spans, trim_punctuation
-from slotfill.model.tagger import Tagger
+from slotfill.model.tagger import Tagger, TaggerOutput
 from slotfill.model.tokenize import Token, tokenize
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class Predictor:
         self.config = model.config
         self.metadata = metadata or ModelMetadata()
         self.network = network
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def backend(self) -> str:
@@ -88,24 +90,60 @@ class Predictor:
         return bool(self.config.intents)
 
     def tag(self, sentences: Sequence[Sequence[str]], batch_size: int = 128) -> list[Tagging]:
-        """Tag pre-tokenised sentences; an empty sentence gets no tags and no intent."""
+        """Tag pre-tokenised sentences; an empty sentence gets no tags and no intent.
+
+        Sentences are sorted by length into calls of at most ``batch_size``. With several calls,
+        the network scores the next call's sentences on a second thread while this thread decodes
+        the last call's and prepares the next one: the network's kernels (ONNX Runtime, torch)
+        run without the interpreter lock, so on two cores the Python work and the arithmetic
+        overlap instead of taking turns.
+        """
         results: list[Tagging | None] = [None] * len(sentences)
         order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
-        for begin in range(0, len(order), batch_size):
-            chunk = order[begin : begin + batch_size]
-            for index, tagging in zip(chunk, self._tag_batch([sentences[i] for i in chunk]), strict=True):
+        chunks = [order[begin : begin + batch_size] for begin in range(0, len(order), batch_size)]
+        rows = [[sentences[i] for i in chunk] for chunk in chunks]
+        for chunk, taggings in zip(chunks, self._tag_calls(rows), strict=True):
+            for index, tagging in zip(chunk, taggings, strict=True):
                 results[index] = tagging
         return [r if r is not None else Tagging([], []) for r in results]
 
+    def _tag_calls(self, calls: list[list[Sequence[str]]]) -> Iterator[list[Tagging]]:
+        """Each call's taggings, in order; the network of call i + 1 runs while call i decodes."""
+        if len(calls) < 2:
+            yield from (self._tag_batch(sentences) for sentences in calls)
+            return
+        pool = self._network_thread()
+        pending = pool.submit(self._scores, self._features(calls[0]))
+        for index, sentences in enumerate(calls):
+            upcoming = self._features(calls[index + 1]) if index + 1 < len(calls) else None
+            output, mask = pending.result()
+            if upcoming is not None:
+                pending = pool.submit(self._scores, upcoming)
+            yield self._taggings(sentences, output, mask)
+
+    def _network_thread(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slotfill-network")
+        return self._pool
+
     def _tag_batch(self, sentences: Sequence[Sequence[str]]) -> list[Tagging]:
-        features = [self.featurizer.featurize(s) for s in sentences]
+        return self._taggings(sentences, *self._scores(self._features(sentences)))
+
+    def _features(self, sentences: Sequence[Sequence[str]]) -> list[Features]:
+        return [self.featurizer.featurize(s) for s in sentences]
+
+    def _scores(self, features: list[Features]) -> tuple[TaggerOutput, torch.Tensor]:
+        """The network's scores and the batch's mask (inference mode is per thread: set here)."""
         with torch.inference_mode():
             if self.network is not None:
-                output, mask = self.network(features)
-            else:
-                batch = collate(features).to(self.device)
-                output, mask = self.model(batch), batch.mask
-            decoded = self.model.decode(output, mask)
+                return self.network(features)
+            batch = collate(features).to(self.device)
+            return self.model(batch), batch.mask
+
+    def _taggings(
+        self, sentences: Sequence[Sequence[str]], output: TaggerOutput, mask: torch.Tensor
+    ) -> list[Tagging]:
+        decoded = self.model.decode(output, mask)
         tag_names = self.config.slot_tags
         out = []
         for row, (path, probs) in enumerate(zip(decoded.tags, decoded.tag_probs, strict=True)):

@@ -134,8 +134,8 @@ def test_parse_batch_calls_the_network_with_at_most_batch_size_texts(
     tiny_predictor: Predictor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sizes: list[int] = []
-    real = tiny_predictor._tag_batch
-    monkeypatch.setattr(tiny_predictor, "_tag_batch", lambda rows: sizes.append(len(rows)) or real(rows))
+    real = tiny_predictor._scores
+    monkeypatch.setattr(tiny_predictor, "_scores", lambda rows: sizes.append(len(rows)) or real(rows))
     texts = [f"fly to paris on day {i}" for i in range(300)]
     assert len(tiny_predictor.parse_batch(texts, batch_size=256)) == 300
     assert sizes == [256, 44]
