@@ -1,6 +1,6 @@
 """CRF decoding (Viterbi + marginals) in NumPy against torch, by batch size and tag-set size.
 
-This is where ``model.crf.NUMPY_MAX_BATCH`` comes from: a chatbot backend decodes one utterance
+This is where ``model.crf.NUMPY_MAX_WORK`` comes from: a chatbot backend decodes one utterance
 at a time, where each step's arrays are tiny and torch's per-call dispatch dominates; batch jobs
 decode 128 at a time, where the arithmetic does and torch can spread it over threads. Tag sets
 are those of the bundled default model (7 tags), SNIPS (79) and ATIS (159); utterances are 12
@@ -32,7 +32,7 @@ from accuracy import machine  # noqa: E402
 from benchmarks_md import command_line, replace_section  # noqa: E402
 
 from slotfill.model import crf_decode  # noqa: E402
-from slotfill.model.crf import CRF, NUMPY_MAX_BATCH  # noqa: E402
+from slotfill.model.crf import CRF, NUMPY_MAX_WORK  # noqa: E402
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 START, END = "<!-- crf-decode:start -->", "<!-- crf-decode:end -->"
@@ -117,7 +117,7 @@ def table(rows: list[Row]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for threads, name, tags, batch, with_torch, with_numpy in rows:
-        used = "NumPy" if batch <= NUMPY_MAX_BATCH else "torch"
+        used = "NumPy" if batch * tags * tags <= NUMPY_MAX_WORK else "torch"
         lines.append(
             f"| {threads} | {name} ({tags}) | {batch} | {with_torch * 1e3:.3f} | {with_numpy * 1e3:.3f} "
             f"| {with_torch / with_numpy:.2f} | {used} |"
@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"Command: `{command_line('bench/crf_decode.py', argv)}`  ",
                 f"Date: {datetime.now(UTC):%Y-%m-%d}; machine: {machine()}  ",
                 f"Time per call of Viterbi plus marginals on {TOKENS}-token utterances (median of 5); "
-                f"`used` is what `model.crf` picks (NumPy up to {NUMPY_MAX_BATCH} utterances).",
+                "`used` is what `model.crf` picks (NumPy up to "
+                f"{NUMPY_MAX_WORK:,} utterances x tags x tags).",
                 "",
                 result,
                 END,

@@ -20,11 +20,14 @@ from slotfill.model.spans import split_tag
 
 _FORBIDDEN = float("-inf")
 _TINY = 1e-30
-# Batches up to this size are decoded in NumPy on the CPU (model.crf_decode), larger ones in torch
-# on their own device. bench/crf_decode.py: up to 8 utterances NumPy was as fast or faster with one
-# torch thread and with two (2-2.5 times for one utterance); with two threads torch won on ATIS's
-# tag set from 16 utterances and on SNIPS's from 32.
-NUMPY_MAX_BATCH = 8
+# Batches of up to this much work per step (utterances x tags x tags) are decoded in NumPy on the
+# CPU (model.crf_decode), larger ones in torch on their own device. bench/crf_decode.py: up to 8
+# utterances NumPy was as fast or faster with one torch thread and with two (2-2.5 times for one
+# utterance); with two threads torch won on ATIS's tag set (159) from 16 utterances and on SNIPS's
+# (72) from 32. With the bundled model's 7 tags NumPy also won at 256 utterances (7,400 against
+# 5,900 texts/s for parse_batch), and it keeps the service's model thread off torch's per-operator
+# release and retake of the interpreter lock, which under overload cost a wait each.
+NUMPY_MAX_WORK = 8 * 159 * 159
 # Emissions, lengths, and the transition, start and end tables, as NumPy arrays.
 _NumpyInputs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -32,7 +35,8 @@ _NumpyInputs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 def _decode_with_numpy(emissions: torch.Tensor) -> bool:
     """Small batches in NumPy, whatever the device (on a GPU, torch would launch a handful of tiny
     kernels per token); large batches in torch."""
-    return emissions.shape[0] <= NUMPY_MAX_BATCH
+    batch, _, tags = emissions.shape
+    return batch * tags * tags <= NUMPY_MAX_WORK
 
 
 _P = ParamSpec("_P")
@@ -228,6 +232,27 @@ class CRF(nn.Module):
             index[row, : len(path)] = path
         picked = torch.from_numpy(index).to(marginals.device).unsqueeze(2)
         chosen = marginals.gather(2, picked).squeeze(2).tolist()
+        return paths, [row[: len(path)] for row, path in zip(chosen, paths, strict=True)]
+
+    @staticmethod
+    def decodes_with_numpy(emissions: torch.Tensor) -> bool:
+        """Whether a batch of these emissions decodes in NumPy (small work) rather than torch."""
+        return _decode_with_numpy(emissions)
+
+    def best_paths_in_numpy(
+        self, emissions: np.ndarray, lengths: np.ndarray, temperature: float = 1.0
+    ) -> tuple[list[list[int]], list[list[float]]]:
+        """``best_paths`` of a batch already in float64 NumPy (B, T, K), on the float64 tables."""
+        tables = self.decode_tables(temperature)
+        paths = crf_decode.viterbi(emissions, lengths, tables.trans, tables.start, tables.end)
+        scaled = (emissions, tables.trans, tables.start, tables.end)
+        if temperature != 1.0:
+            scaled = tuple(part / temperature for part in scaled)  # type: ignore[assignment]
+        probs = crf_decode.marginals(scaled[0], lengths, *scaled[1:])
+        index = np.zeros(emissions.shape[:2], dtype=np.intp)
+        for row, path in enumerate(paths):
+            index[row, : len(path)] = path
+        chosen = np.take_along_axis(probs, index[:, :, None], 2)[:, :, 0].tolist()
         return paths, [row[: len(path)] for row, path in zip(chosen, paths, strict=True)]
 
     def decode_tables(self, temperature: float = 1.0) -> crf_decode.DecodeTables:

@@ -4,8 +4,8 @@ Both algorithms walk the utterance token by token, a handful of array operations
 one or a few utterances those arrays are tiny, so what a step costs is the fixed price of each
 operation: about a microsecond in NumPy against several in torch, whose every call goes through
 its dispatcher (and on a GPU launches a kernel). ``model.crf.CRF`` sends batches of up to
-``NUMPY_MAX_BATCH`` utterances here, on any device; larger ones stay in torch, which spreads the
-(B, K, K) work over its threads. ``bench/crf_decode.py`` measures both decoders.
+``NUMPY_MAX_WORK`` (utterances x tags x tags) here, on any device; larger ones stay in torch,
+which spreads the (B, K, K) work over its threads. ``bench/crf_decode.py`` measures both decoders.
 
 Inputs are the CRF's tables with the BIO penalties already added (forbidden moves are ``-inf``),
 emissions (B, T, K) and each utterance's length; padding past a length is never read.
@@ -58,8 +58,8 @@ def _log_matmul(log_vector: Array, matrix: Array) -> Array:
 
     NumPy's bundled OpenBLAS runs products of about a million multiply-adds and up on a thread per
     core, whatever ``torch.set_num_threads`` says; on a busy machine that once made a 64-utterance
-    ATIS forward-backward 100 times slower. The batches sent here (``model.crf.NUMPY_MAX_BATCH``)
-    keep the product at 8 x K x K at most, single-threaded for tag sets up to about 350 tags.
+    ATIS forward-backward 100 times slower. The batches sent here (``model.crf.NUMPY_MAX_WORK``)
+    keep the product at about 200,000 multiply-adds at most, single-threaded.
     """
     peak = log_vector.max(1, keepdims=True)
     product: Array = np.log(np.exp(log_vector - peak) @ matrix + _TINY) + peak

@@ -266,6 +266,25 @@ class Batcher(Generic[T]):
                     self._small.keep_waited_for()
                     self._large.keep_waited_for()
 
+    def refusal(self) -> str | None:
+        """Why even a one-token request would be refused now (a full queue), or None.
+
+        Read without the lock, from plain counters: the service asks before it reads a request's
+        body, so that under overload a refusal costs the event loop a fraction of what parsing
+        and validating the body would (a loop busy refusing starves the model thread of the
+        interpreter lock, and refusals then feed on themselves).
+        """
+        if self.depth + 1 > self.queue_limit:
+            return f"{self.depth} texts are already waiting (limit {self.queue_limit})"
+        queued = self._small.tokens + min(self._large.tokens, self._small.tokens + 1)
+        if not (queued or self._running_tokens):
+            return None
+        expected = self._expected(queued + 1)
+        budget = self.admit_share * self.timeout_s
+        if expected > budget:
+            return f"about {expected:.2f} s of model work is ahead (the limit is {budget:.2f} s)"
+        return None
+
     def _admit(self, tokens: int) -> None:
         """Raise unless a request of ``tokens`` may join the queue (called under the lock)."""
         large = tokens > self.small_tokens

@@ -32,6 +32,10 @@ _STATUS_CODES = {
 }
 
 
+# Overload and shutdown are passing: a client may retry, after a second.
+RETRY_AFTER = {"Retry-After": "1"}
+
+
 class APIError(Exception):
     """An answer other than 2xx, raised anywhere below a route."""
 

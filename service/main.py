@@ -20,6 +20,7 @@ from slotfill.service.middleware import RequestMiddleware
 from slotfill.service.openapi import DESCRIPTION, install_openapi
 from slotfill.service.security import require_api_key
 from slotfill.service.settings import Settings, load_settings
+from slotfill.service.shedding import shed_when_full
 from slotfill.service.state import ServiceState
 
 
@@ -76,6 +77,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         log_text=settings.log_text,
         api_key=settings.api_key.get_secret_value() if settings.api_key is not None else None,
+        shed=shed_when_full(state, state.metrics),
     )
     auth = [Depends(require_api_key)] if settings.api_key is not None else []
     app.include_router(health.router)

@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -79,9 +80,12 @@ class RequestMiddleware:
         max_body_bytes: int,
         log_text: bool,
         api_key: str | None = None,
+        shed: Callable[[Scope], APIError | None] | None = None,
     ) -> None:
+        """``shed(scope)``: an error to answer at once, before the body is read (overload)."""
         self.app = app
         self.api_key = api_key
+        self.shed = shed
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.log_text = log_text
@@ -120,13 +124,9 @@ class RequestMiddleware:
             return message
 
         try:
-            if self.api_key is not None and is_protected(scope["path"]):
-                check_raw_headers(scope["headers"], self.api_key)
-            length = _content_length(scope)
-            if length is not None and length > self.max_body_bytes:
-                raise BodyTooLargeError(self.max_body_bytes)
+            self._check_head(scope)
             await self.app(scope, receive_limited, send_with_id)
-        except APIError as error:  # the API key, checked before the body is read
+        except APIError as error:  # refused from the head: the API key, or an overloaded model
             if not started:
                 response = error_response(error.status, error.code, error.message, headers=error.headers)
                 await response(scope, receive, send_with_id)
@@ -144,9 +144,21 @@ class RequestMiddleware:
         finally:
             self._record(scope, state, status, time.perf_counter() - begun)
 
+    def _check_head(self, scope: Scope) -> None:
+        """What can be refused from the request head alone, before a byte of the body is read:
+        a missing or wrong API key, a declared body over the limit, an overloaded model."""
+        if self.api_key is not None and is_protected(scope["path"]):
+            check_raw_headers(scope["headers"], self.api_key)
+        length = _content_length(scope)
+        if length is not None and length > self.max_body_bytes:
+            raise BodyTooLargeError(self.max_body_bytes)
+        refusal = self.shed(scope) if self.shed is not None else None
+        if refusal is not None:
+            raise refusal
+
     def _record(self, scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:
         route = scope.get("route")
-        template = getattr(route, "path", "unmatched")
+        template = getattr(route, "path", state.get("route_template", "unmatched"))
         self.metrics.observe_request(scope["method"], template, status, seconds)
         fields: dict[str, Any] = {
             "request_id": state["request_id"],

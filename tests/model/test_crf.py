@@ -275,12 +275,19 @@ def test_numpy_and_torch_decoders_agree_on_ragged_batches() -> None:
 
 
 @pytest.mark.parametrize(
-    ("device", "batch", "numpy"),
-    [("cpu", 1, True), ("cpu", 8, True), ("cpu", 9, False), ("meta", 8, True), ("meta", 9, False)],
+    ("device", "batch", "tags", "numpy"),
+    [
+        ("cpu", 1, 159, True),
+        ("cpu", 8, 159, True),  # ATIS's tag set: NumPy up to 8 utterances
+        ("cpu", 9, 159, False),
+        ("cpu", 4000, 7, True),  # the bundled model's: NumPy for any batch a job sends
+        ("meta", 8, 159, True),
+        ("meta", 9, 159, False),
+    ],
 )
-def test_numpy_decodes_small_batches_on_any_device(device: str, batch: int, numpy: bool) -> None:
+def test_numpy_decodes_small_batches_on_any_device(device: str, batch: int, tags: int, numpy: bool) -> None:
     """The real choice (the autouse fixture replaces it in every other test); "meta" stands in for a GPU."""
-    assert DECODE_WITH_NUMPY(torch.empty(batch, 3, len(TAGS), device=device)) is numpy
+    assert DECODE_WITH_NUMPY(torch.empty(batch, 3, tags, device=device)) is numpy
 
 
 def test_decode_is_viterbi_and_marginals_together(padded: tuple[CRF, torch.Tensor, torch.Tensor]) -> None:

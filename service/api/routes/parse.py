@@ -18,7 +18,7 @@ from slotfill.service.batcher import (
     RequestTooCostlyError,
 )
 from slotfill.service.deps import MetricsDep, RuntimeDep, SettingsDep, require_json
-from slotfill.service.errors import BODY_ERRORS, COMMON_ERRORS, APIError
+from slotfill.service.errors import BODY_ERRORS, COMMON_ERRORS, RETRY_AFTER, APIError
 from slotfill.service.metrics import Metrics
 from slotfill.service.schemas import (
     ParseBatchRequest,
@@ -37,7 +37,6 @@ router = APIRouter(
     dependencies=[Depends(require_json)],
     responses={**COMMON_ERRORS, **BODY_ERRORS},
 )
-RETRY_AFTER = {"Retry-After": "1"}
 
 
 def _check_length(text: str, field: str, settings: Settings) -> None:
