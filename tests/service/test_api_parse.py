@@ -384,6 +384,16 @@ def test_full_queue_is_503_with_retry_after(
         response = client.post("/v1/parse", json={"text": "d"})
         error_of(response, 503, "overloaded")
         assert response.headers["retry-after"] == "1"
+        # Refused from the head: a body that is not even JSON is never read (no 400 or 422).
+        unread = client.post(
+            "/v1/parse/batch", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        assert "2 texts are already waiting" in error_of(unread, 503, "overloaded")
+        assert unread.headers["retry-after"] == "1"
+        metrics = client.get("/metrics").text
+        assert (
+            'slotfill_http_requests_total{method="POST",route="/v1/parse/batch",status="503"} 1.0' in metrics
+        )
         blocking.gate.set()
         first.join(5)
         second.join(5)
