@@ -327,10 +327,10 @@ def taken_port(model: Path, port: int) -> dict[str, Any]:
 def scenario(name: str, server: Any, idle_rss: float, attack: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run one attack; the legitimate client's figures for its span are filled in afterwards."""
     logger.info("scenario: %s", name)
-    began = time.monotonic()
+    began, wall_began = time.monotonic(), time.time()
     outcome = attack()
     ended = time.monotonic()
-    memory = server.sampler.between(began, ended)
+    memory = server.sampler.between(wall_began, time.time())  # the sampler stamps wall-clock time
     time.sleep(0.5)  # let the last attack connections go before the next scenario
     return {
         "scenario": name,
@@ -357,7 +357,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     deadlines = {"header_timeout_s": "1", "body_timeout_s": "1"} if args.quick else {}
     with running_server(model, "cpu", out, "attacks", **deadlines) as server:
         time.sleep(1.0)
-        idle = server.sampler.between(0, time.monotonic()).get("rss_end_mib", 0.0)
+        idle = server.sampler.between(0, time.time()).get("rss_end_mib", 0.0)
         client = Client(server.port, texts)
         client.start()
         try:

@@ -55,6 +55,19 @@ def test_a_record_is_the_services_parse_result_after_the_carried_fields(tiny_pre
     ParseResult.model_validate({key: record[key] for key in ParseResult.model_fields})
 
 
+def test_a_record_without_carried_fields_is_the_parse_results_json_byte_for_byte(
+    tiny_predictor: Predictor,
+) -> None:
+    texts = [
+        "arrive paris on monday",
+        "  Leave Boston, on  Friday!",
+        "x",
+        "fly from São Paulo to 東京 \U0001f6eb",
+    ]
+    for parse in tiny_predictor.parse_batch(texts):
+        assert result_record(parse, {}) == ParseResult.of(parse).model_dump_json()
+
+
 def test_an_input_field_named_like_a_result_field_gives_way(tiny_predictor: Predictor) -> None:
     item = read_line(1, b'{"text": "arrive paris", "tags": "gold", "slots": 3, "n": 1}', "jsonl", 1000)
     assert isinstance(item, Item)
