@@ -88,15 +88,19 @@ def tag(name: str, model: Path, source: Path, lines: int, out: Path, args: Seque
 
 
 def atis_model(folder: Path) -> Path:
-    """The default recipe's settings trained on ATIS (so the model meets its own vocabulary)."""
-    if (folder / "config.json").exists():
-        return folder
-    from slotfill.training.pipeline import load_corpus, train_model
-    from slotfill.training.travel.default import MODEL_OPTIONS, TRAINING
+    """The default recipe's settings trained on ATIS (so the model meets its own vocabulary),
+    exported to ONNX as ``build-default`` exports the bundled model."""
+    from slotfill.model.onnx_graph import graph_is_current, write_onnx
 
-    logger.info("training %s with the default recipe on ATIS", folder)
-    data = load_corpus(ATIS, seed=TRAINING.seed)
-    train_model(data, folder, MODEL_OPTIONS, TRAINING, progress=False)
+    if not (folder / "config.json").exists():
+        from slotfill.training.pipeline import load_corpus, train_model
+        from slotfill.training.travel.default import MODEL_OPTIONS, TRAINING
+
+        logger.info("training %s with the default recipe on ATIS", folder)
+        data = load_corpus(ATIS, seed=TRAINING.seed)
+        train_model(data, folder, MODEL_OPTIONS, TRAINING, progress=False)
+    if not graph_is_current(folder):
+        write_onnx(folder)
     return folder
 
 
