@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from slotfill.model.viterbi_bio import BioColumns, viterbi_one
+
 Array = npt.NDArray[np.floating]
 
 _TINY = 1e-30
@@ -115,13 +117,15 @@ class DecodeTables:
     temperature: float
     pair: Array
     edges: Array
+    columns: BioColumns | None  # a large BIO tag set's split table (``model.viterbi_bio``)
 
     @classmethod
     def of(cls, trans: Array, start: Array, end: Array, temperature: float = 1.0) -> DecodeTables:
         moves = np.exp(trans / temperature)
         first, last = start / temperature, end / temperature
         edges = np.stack((np.exp(first - first.max()), np.exp(last - last.max())))[:, None, :]
-        return cls(trans, start, end, temperature, np.stack((moves, np.ascontiguousarray(moves.T))), edges)
+        pair = np.stack((moves, np.ascontiguousarray(moves.T)))
+        return cls(trans, start, end, temperature, pair, edges, BioColumns.of(trans))
 
 
 def decode_one(emissions: Array, tables: DecodeTables) -> tuple[list[int], list[float]]:
@@ -130,7 +134,8 @@ def decode_one(emissions: Array, tables: DecodeTables) -> tuple[list[int], list[
     What a chatbot backend asks for with every message, in about a third of the array operations
     per token of ``viterbi`` plus ``marginals``, which is what one short utterance costs: no batch
     to mask; Viterbi keeps each step's candidates and takes all their argmaxes in one call at the
-    end; forward-backward runs on scaled probabilities (each step divided by its sum, as in HMM
+    end (on a large BIO tag set it scores only the moves BIO allows, ``model.viterbi_bio``);
+    forward-backward runs on scaled probabilities (each step divided by its sum, as in HMM
     toolkits) instead of in log space, the forward and the backward pass as the two rows of one
     (2, 1, K) @ (2, K, K) product per step. In float64, a step that underflows would need a tag
     ``e^-700`` below the best, a probability nobody reads. The temperature divides every score for
@@ -144,19 +149,10 @@ def decode_one(emissions: Array, tables: DecodeTables) -> tuple[list[int], list[
     ([0, 0], [0.755, 0.665])
     """
     width, tags = emissions.shape
-    trans = tables.trans
-    candidates = np.empty((width - 1, tags, tags))  # (step, from, to)
-    score = tables.start + emissions[0]
-    for t in range(1, width):
-        step = candidates[t - 1]
-        np.add(score[:, None], trans, out=step)
-        score = step.max(0) + emissions[t]
-    path = [int((score + tables.end).argmax())]
-    if width > 1:
-        pointers = candidates.argmax(1).tolist()
-        for t in range(width - 2, -1, -1):
-            path.append(pointers[t][path[-1]])
-        path.reverse()
+    if tables.columns is not None:
+        path = viterbi_one(emissions, tables.start, tables.end, tables.columns)
+    else:
+        path = _dense_viterbi_one(emissions, tables)
 
     scaled = emissions if tables.temperature == 1.0 else emissions / tables.temperature
     weights = np.exp(scaled - scaled.max(1, keepdims=True))
@@ -172,3 +168,21 @@ def decode_one(emissions: Array, tables: DecodeTables) -> tuple[list[int], list[
     joint = walks[:, 0, 0] * weights * walks[::-1, 1, 0]
     chosen: Array = joint[np.arange(width), path] / joint.sum(1)
     return path, chosen.tolist()
+
+
+def _dense_viterbi_one(emissions: Array, tables: DecodeTables) -> list[int]:
+    """Viterbi over every move: each step's candidates kept, all argmaxes taken in one call."""
+    width, tags = emissions.shape
+    candidates = np.empty((width - 1, tags, tags))  # (step, from, to)
+    score = tables.start + emissions[0]
+    for t in range(1, width):
+        step = candidates[t - 1]
+        np.add(score[:, None], tables.trans, out=step)
+        score = step.max(0) + emissions[t]
+    path = [int((score + tables.end).argmax())]
+    if width > 1:
+        pointers = candidates.argmax(1).tolist()
+        for t in range(width - 2, -1, -1):
+            path.append(pointers[t][path[-1]])
+        path.reverse()
+    return path

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
@@ -393,3 +395,29 @@ def test_best_paths_follow_a_change_of_the_tables() -> None:
         crf.start[BB] = 0.0
         crf.start[BA] = 50.0
     assert crf.best_paths(emissions, mask)[0][0][0] == BA
+
+
+# --- large BIO tag sets: the column-split Viterbi -----------------------------------------------
+
+
+def test_a_large_bio_tag_set_decodes_as_the_dense_viterbi() -> None:
+    """ATIS-size tag sets take model.viterbi_bio's split step: the same paths as every move's."""
+    from slotfill.model.viterbi_bio import BioColumns
+
+    tags = ["O"] + [f"{prefix}-s{i}" for i in range(40) for prefix in ("B", "I")]
+    crf = CRF(tags)
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for table in (crf.transitions, crf.start, crf.end):
+            table.copy_(torch.randn(table.shape, generator=generator) * 2)
+    tables = crf.decode_tables(0.9)
+    assert tables.columns is not None and len(tables.columns.sparse) == 40
+    for length in (1, 2, 7, 19):
+        emissions = torch.randn(1, length, len(tags), generator=generator, dtype=torch.float64) * 3
+        mask = torch.ones(1, length, dtype=torch.bool)
+        (path,), (probs,) = crf.best_paths(emissions, mask, 0.9)
+        assert path == crf_decode.viterbi(*crf._numpy_inputs(emissions, mask))[0]
+        dense = dataclasses.replace(tables, columns=None)
+        assert crf_decode.decode_one(emissions[0].numpy(), dense) == (path, probs)
+    assert CRF(tags[:5]).decode_tables().columns is None  # small: the dense step
+    assert BioColumns.of(np.zeros((40, 40))) is None  # no BIO structure to use
