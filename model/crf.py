@@ -39,6 +39,11 @@ def _decode_with_numpy(emissions: torch.Tensor) -> bool:
     return batch * tags * tags <= NUMPY_MAX_WORK
 
 
+def _chosen(paths: list[list[int]], marginals: np.ndarray) -> list[list[float]]:
+    """Each path's own marginal probability at each of its tokens, from (B, T, K) marginals."""
+    return [marginals[row, np.arange(len(path)), path].tolist() for row, path in enumerate(paths)]
+
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -227,12 +232,7 @@ class CRF(nn.Module):
         self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float
     ) -> tuple[list[list[int]], list[list[float]]]:
         paths, marginals = self.decode(emissions, mask, temperature)
-        index = np.zeros(mask.shape, dtype=np.int64)
-        for row, path in enumerate(paths):
-            index[row, : len(path)] = path
-        picked = torch.from_numpy(index).to(marginals.device).unsqueeze(2)
-        chosen = marginals.gather(2, picked).squeeze(2).tolist()
-        return paths, [row[: len(path)] for row, path in zip(chosen, paths, strict=True)]
+        return paths, _chosen(paths, marginals.detach().cpu().numpy())
 
     @staticmethod
     def decodes_with_numpy(emissions: torch.Tensor) -> bool:
@@ -244,16 +244,9 @@ class CRF(nn.Module):
     ) -> tuple[list[list[int]], list[list[float]]]:
         """``best_paths`` of a batch already in float64 NumPy (B, T, K), on the float64 tables."""
         tables = self.decode_tables(temperature)
-        paths = crf_decode.viterbi(emissions, lengths, tables.trans, tables.start, tables.end)
-        scaled = (emissions, tables.trans, tables.start, tables.end)
-        if temperature != 1.0:
-            scaled = tuple(part / temperature for part in scaled)  # type: ignore[assignment]
-        probs = crf_decode.marginals(scaled[0], lengths, *scaled[1:])
-        index = np.zeros(emissions.shape[:2], dtype=np.intp)
-        for row, path in enumerate(paths):
-            index[row, : len(path)] = path
-        chosen = np.take_along_axis(probs, index[:, :, None], 2)[:, :, 0].tolist()
-        return paths, [row[: len(path)] for row, path in zip(chosen, paths, strict=True)]
+        inputs = (emissions, lengths, tables.trans, tables.start, tables.end)
+        paths = crf_decode.viterbi(*inputs)
+        return paths, _chosen(paths, crf_decode.marginals(*self._divided(inputs, temperature)))
 
     def decode_tables(self, temperature: float = 1.0) -> crf_decode.DecodeTables:
         """The penalised tables in float64 for ``decode_one``, kept until a table changes.

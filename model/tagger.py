@@ -67,24 +67,9 @@ class Tagger(nn.Module):
             return self._decode_one(output)
         if self.crf is None or self.crf.decodes_with_numpy(output.emissions):
             return self._decode_in_numpy(output, mask)
-        emissions = output.emissions.float()
-        slot_temperature = self.config.slot_temperature
-        if self.crf is not None:
-            paths, tag_probs = self.crf.best_paths(emissions, mask, slot_temperature)
-        else:
-            probs = (emissions / slot_temperature if slot_temperature != 1.0 else emissions).softmax(-1)
-            best, chosen = probs.max(-1)
-            lengths = mask.sum(1).tolist()
-            paths = [row[:n] for row, n in zip(chosen.tolist(), lengths, strict=True)]
-            tag_probs = [row[:n] for row, n in zip(best.tolist(), lengths, strict=True)]
-        intents = intent_probs = None
-        if output.intent_logits is not None:
-            logits = output.intent_logits.float()
-            if self.config.intent_temperature != 1.0:
-                logits = logits / self.config.intent_temperature
-            top = logits.softmax(-1).max(-1)
-            intents, intent_probs = top.indices.tolist(), top.values.tolist()
-        return Decoded(paths, tag_probs, intents, intent_probs)
+        # A CRF batch too large for NumPy: its (B, K, K) steps in torch, on the batch's device.
+        paths, tag_probs = self.crf.best_paths(output.emissions.float(), mask, self.config.slot_temperature)
+        return Decoded(paths, tag_probs, *self._intents_in_numpy(output))
 
     def _decode_one(self, output: TaggerOutput) -> Decoded:
         """``decode`` for one utterance, in float64 NumPy: a chatbot's message is a few dozen
@@ -97,12 +82,7 @@ class Tagger(nn.Module):
             probs = _softmax(emissions / temperature)
             path = probs.argmax(1).tolist()
             tag_probs = probs.max(1).tolist()
-        if output.intent_logits is None:
-            return Decoded([path], [tag_probs], None, None)
-        logits = output.intent_logits[0].detach().to("cpu", torch.float64).numpy()
-        intent_probs = _softmax(logits / self.config.intent_temperature)
-        best = int(intent_probs.argmax())
-        return Decoded([path], [tag_probs], [best], [float(intent_probs[best])])
+        return Decoded([path], [tag_probs], *self._intents_in_numpy(output))
 
     def _decode_in_numpy(self, output: TaggerOutput, mask: torch.Tensor) -> Decoded:
         """``decode`` of a batch in float64 NumPy, as ``_decode_one``: moved out of torch once.
@@ -120,11 +100,15 @@ class Tagger(nn.Module):
             probs = _softmax(emissions / temperature)
             paths = [row[:n] for row, n in zip(probs.argmax(2).tolist(), lengths.tolist(), strict=True)]
             tag_probs = [row[:n] for row, n in zip(probs.max(2).tolist(), lengths.tolist(), strict=True)]
+        return Decoded(paths, tag_probs, *self._intents_in_numpy(output))
+
+    def _intents_in_numpy(self, output: TaggerOutput) -> tuple[list[int] | None, list[float] | None]:
+        """Each row's intent and its probability, at the intent temperature; None without intents."""
         if output.intent_logits is None:
-            return Decoded(paths, tag_probs, None, None)
+            return None, None
         logits = output.intent_logits.detach().to("cpu", torch.float64).numpy()
-        intent_probs = _softmax(logits / self.config.intent_temperature)
-        return Decoded(paths, tag_probs, intent_probs.argmax(1).tolist(), intent_probs.max(1).tolist())
+        probs = _softmax(logits / self.config.intent_temperature)
+        return probs.argmax(1).tolist(), probs.max(1).tolist()
 
     def round_to_storage(self) -> None:
         """Round the weights to ``config.weights_dtype``, the precision the model folder keeps,

@@ -242,8 +242,7 @@ class Batcher(Generic[T]):
             return []
         if self._thread is None or not self._thread.is_alive():
             raise RuntimeError("the batcher is not running")
-        if self.depth + len(texts) > self.queue_limit:
-            raise QueueFullError(f"{self.depth} texts are already waiting (limit {self.queue_limit})")
+        self._check_room(len(texts))
         loop = asyncio.get_running_loop()
         now = time.monotonic()
         items = [_Item(text, self._count_tokens(text), loop.create_future(), now) for text in texts]
@@ -274,19 +273,21 @@ class Batcher(Generic[T]):
         and validating the body would (a loop busy refusing starves the model thread of the
         interpreter lock, and refusals then feed on themselves).
         """
-        if self.depth + 1 > self.queue_limit:
-            return f"{self.depth} texts are already waiting (limit {self.queue_limit})"
-        queued = self._small.tokens + min(self._large.tokens, self._small.tokens + 1)
-        if not (queued or self._running_tokens):
-            return None
-        expected = self._expected(queued + 1)
-        budget = self.admit_share * self.timeout_s
-        if expected > budget:
-            return f"about {expected:.2f} s of model work is ahead (the limit is {budget:.2f} s)"
+        try:
+            self._check_room(1)
+            self._admit(1)
+        except QueueFullError as error:
+            return str(error)
         return None
 
+    def _check_room(self, texts: int) -> None:
+        """Raise unless ``texts`` more fit under ``queue_limit``."""
+        if self.depth + texts > self.queue_limit:
+            raise QueueFullError(f"{self.depth} texts are already waiting (limit {self.queue_limit})")
+
     def _admit(self, tokens: int) -> None:
-        """Raise unless a request of ``tokens`` may join the queue (called under the lock)."""
+        """Raise unless a request of ``tokens`` may join the queue (under the lock, or read without
+        it by ``refusal``: plain counters, at worst a step stale)."""
         large = tokens > self.small_tokens
         budget = self.admit_share * self.timeout_s
         if large:
