@@ -179,8 +179,11 @@ def export_graph(model: Tagger, featurizer: Featurizer, path: Path) -> None:
     outputs = [EMISSIONS, INTENTS] if network.has_intents else [EMISSIONS]
     axes: dict[str, dict[int, str]] = {name: {0: "batch", 1: "tokens"} for name in names[:-1]}
     for name in names[:-1]:
-        if name.endswith("_weights") or (name.endswith("_ids") and f"{name[:-4]}_weights" in names):
-            axes[name][2] = "pieces"
+        encoder = name.rsplit("_", 1)[0]
+        if f"{encoder}_weights" in names:
+            # One name per encoder: a shared one would tell ONNX Runtime that a word's trigrams
+            # and its subwords are always as many, and it would reuse one's buffer for the other.
+            axes[name][2] = f"{encoder}_pieces"
     axes[LENGTHS] = {0: "batch"}
     axes[EMISSIONS] = {0: "batch", 1: "tokens"}
     if network.has_intents:

@@ -41,6 +41,8 @@ SHAPES = {
     "irnn, no crf, mean pooling": {"cell": "irnn", "crf": False, "intent_pooling": "maxmean"},
     "word shape and token votes": {"encoders": ("word", "trigram", "shape"), "intent_token_votes": True},
     "trigrams alone": {"encoders": ("trigram",)},
+    # Two bag encoders whose pieces per word differ: each needs its own dynamic axis.
+    "trigrams and subwords": {"encoders": ("word", "trigram", "spm"), "spm_vocab_size": 60, "spm_dim": 8},
 }
 
 
