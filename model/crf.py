@@ -17,6 +17,7 @@ from torch import nn
 
 from slotfill.model import crf_decode
 from slotfill.model.spans import split_tag
+from slotfill.model.viterbi_bio import BioColumns, viterbi_batch
 
 _FORBIDDEN = float("-inf")
 _TINY = 1e-30
@@ -110,6 +111,9 @@ class CRF(nn.Module):
         self.register_buffer("penalty", torch.where(allowed, 0.0, _FORBIDDEN), persistent=False)
         self.register_buffer("start_penalty", torch.where(first, 0.0, _FORBIDDEN), persistent=False)
         self._numpy_cache: tuple[tuple[float, ...], crf_decode.DecodeTables] | None = None
+        # Whether decoding splits the table by column (model.viterbi_bio): it depends on which
+        # moves are allowed, never on the learnt scores.
+        self.bio_split = BioColumns.of(torch.where(allowed, 0.0, _FORBIDDEN).numpy()) is not None
 
     def _tables(self, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Transition, start and end scores with the BIO penalties, divided by ``temperature``."""
@@ -234,10 +238,11 @@ class CRF(nn.Module):
         paths, marginals = self.decode(emissions, mask, temperature)
         return paths, _chosen(paths, marginals.detach().cpu().numpy())
 
-    @staticmethod
-    def decodes_with_numpy(emissions: torch.Tensor) -> bool:
-        """Whether a batch of these emissions decodes in NumPy (small work) rather than torch."""
-        return _decode_with_numpy(emissions)
+    def decodes_with_numpy(self, emissions: torch.Tensor) -> bool:
+        """Whether a batch of these emissions decodes in NumPy rather than torch: small work, or
+        any batch on a large BIO tag set, whose Viterbi prunes to a few moves per step
+        (``model.viterbi_bio``) and whose forward-backward goes in slices of small work."""
+        return self.bio_split or _decode_with_numpy(emissions)
 
     def best_paths_in_numpy(
         self, emissions: np.ndarray, lengths: np.ndarray, temperature: float = 1.0
@@ -245,8 +250,19 @@ class CRF(nn.Module):
         """``best_paths`` of a batch already in float64 NumPy (B, T, K), on the float64 tables."""
         tables = self.decode_tables(temperature)
         inputs = (emissions, lengths, tables.trans, tables.start, tables.end)
-        paths = crf_decode.viterbi(*inputs)
-        return paths, _chosen(paths, crf_decode.marginals(*self._divided(inputs, temperature)))
+        if tables.columns is None:
+            paths = crf_decode.viterbi(*inputs)
+            return paths, _chosen(paths, crf_decode.marginals(*self._divided(inputs, temperature)))
+        paths = viterbi_batch(emissions, lengths, tables.start, tables.end, tables.columns)
+        emissions, lengths, trans, start, end = self._divided(inputs, temperature)
+        # Slices of small work keep each product single-threaded (``crf_decode._log_matmul``).
+        rows = max(1, NUMPY_MAX_WORK // len(start) ** 2)
+        probs = []
+        for begin in range(0, len(paths), rows):
+            part = slice(begin, begin + rows)
+            marginals = crf_decode.marginals(emissions[part], lengths[part], trans, start, end)
+            probs += _chosen(paths[part], marginals)
+        return paths, probs
 
     def decode_tables(self, temperature: float = 1.0) -> crf_decode.DecodeTables:
         """The penalised tables in float64 for ``decode_one``, kept until a table changes.

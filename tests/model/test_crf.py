@@ -11,7 +11,7 @@ import torch
 
 from slotfill.model import crf as crf_module
 from slotfill.model import crf_decode
-from slotfill.model.crf import CRF, allowed_transitions
+from slotfill.model.crf import CRF, NUMPY_MAX_WORK, allowed_transitions
 from slotfill.model.spans import is_well_formed
 
 # The decoder choice as the module makes it, kept before the fixture below replaces it.
@@ -421,3 +421,48 @@ def test_a_large_bio_tag_set_decodes_as_the_dense_viterbi() -> None:
         assert crf_decode.decode_one(emissions[0].numpy(), dense) == (path, probs)
     assert CRF(tags[:5]).decode_tables().columns is None  # small: the dense step
     assert BioColumns.of(np.zeros((40, 40))) is None  # no BIO structure to use
+
+
+def _large_bio_crf(scale: float, generator: torch.Generator, integers: bool = False) -> CRF:
+    tags = ["O"] + [f"{prefix}-s{i}" for i in range(40) for prefix in ("B", "I")]
+    crf = CRF(tags)
+    with torch.no_grad():
+        for table in (crf.transitions, crf.start, crf.end):
+            values = torch.randn(table.shape, generator=generator) * scale
+            table.copy_(values.round() if integers else values)
+    return crf
+
+
+@pytest.mark.parametrize(
+    ("emission_scale", "integers"),
+    [(0.3, False), (3.0, False), (30.0, False), (2.0, True)],
+    ids=["flat", "mixed", "peaked as trained", "ties"],
+)
+def test_a_large_bio_tag_set_decodes_batches_as_the_dense_decoder(
+    emission_scale: float, integers: bool
+) -> None:
+    """Any batch on an ATIS-size tag set decodes in NumPy, its Viterbi pruned to the moves that
+    can win (model.viterbi_bio.viterbi_batch): the dense decoder's paths, ties included, and its
+    probabilities. Peaked emissions prune to one move per step, flat ones to none."""
+    generator = torch.Generator().manual_seed(4)
+    crf = _large_bio_crf(1.0, generator, integers)
+    lengths = torch.tensor([1, 2, 7, 19, 5, 19, 3, 11, 8, 13, 2, 19])
+    emissions = torch.randn(len(lengths), 19, 81, generator=generator, dtype=torch.float64) * emission_scale
+    if integers:
+        emissions = emissions.round()
+    mask = torch.arange(19)[None, :] < lengths[:, None]
+    assert crf.bio_split and crf.decodes_with_numpy(torch.zeros(64, 1, 81))
+    paths, probs = crf.best_paths_in_numpy(emissions.numpy(), lengths.numpy(), 0.9)
+    inputs = crf._numpy_inputs(emissions, mask)
+    assert paths == crf_decode.viterbi(*inputs)
+    expected = crf_decode.marginals(*crf._divided(inputs, 0.9))
+    for row, path in enumerate(paths):
+        assert len(path) == lengths[row]
+        assert probs[row] == pytest.approx(expected[row, np.arange(len(path)), path].tolist(), abs=1e-9)
+
+
+def test_small_tag_sets_keep_large_batches_in_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crf_module, "_decode_with_numpy", DECODE_WITH_NUMPY)
+    crf = CRF(TAGS)
+    assert not crf.bio_split
+    assert not crf.decodes_with_numpy(torch.zeros(NUMPY_MAX_WORK // 25 + 1, 3, 5))
