@@ -311,6 +311,15 @@ class CRF(nn.Module):
     def _marginals_torch(
         self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
     ) -> torch.Tensor:
+        # Rounding in the rescaled sums can overshoot 1 by ~1e-5 when the model is sure; clamp.
+        return self.log_marginals(emissions, mask, temperature).exp().clamp(0.0, 1.0)
+
+    def log_marginals(
+        self, emissions: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """log P(tag at t = k | utterance) (B, T, K) by forward-backward in torch, differentiable:
+        what a student learns a teacher's marginals through (``training.distill``). Tags the BIO
+        rules forbid come out as -inf at an utterance's first token and near log(1e-30) after it."""
         if temperature != 1.0:
             emissions = emissions / temperature
         trans, _, end = self._tables(temperature)
@@ -325,5 +334,4 @@ class CRF(nn.Module):
             betas.append(beta)
         log_z = torch.logsumexp(alphas[-1] + end, dim=1, keepdim=True)
         joint = torch.stack([a + b for a, b in zip(alphas, betas[::-1], strict=True)], dim=1)
-        # Rounding in the rescaled sums can overshoot 1 by ~1e-5 when the model is sure; clamp.
-        return (joint - log_z.unsqueeze(1)).exp().clamp(0.0, 1.0)
+        return joint - log_z.unsqueeze(1)

@@ -53,9 +53,18 @@ class TrainConfig(Settings):
     calibrate: bool = True
     """fit slot and intent temperatures on dev after training so that confidences read as
     probabilities (--no-calibrate keeps them as trained; predictions are the same either way)"""
+    onnx: bool = True
+    """also write the network as an ONNX graph (model.onnx), which serve, predict and tag run
+    through ONNX Runtime on the CPU, several times faster than torch (--no-onnx: torch only;
+    cells without a fused kernel, clockwork and scrn, are never exported)"""
     members: Count = 2
     """networks trained with seeds seed, seed+1, ... whose scores are averaged (1: a single
     network, half as big and twice as fast to answer)"""
+    distill: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    """with two or more --members: then train one network of the same size on the members'
+    averaged tag marginals and intent probabilities, mixed with the gold labels at this share,
+    and save it in their place, so the model answers at one network's cost (0: save the members
+    averaged)"""
     jobs: Annotated[int, Field(ge=0)] = 0
     """members trained at once, one process each (0: one per core torch may use)"""
     seed: int = 13

@@ -17,9 +17,11 @@ from slotfill.model.predictor import Predictor
 from slotfill.training.builder import build_featurizer
 from slotfill.training.config import TrainConfig
 from slotfill.training.data import DataError, Example
+from slotfill.training.distill import STUDENT, distil
 from slotfill.training.formats import available_splits, detect_format, read_split
 from slotfill.training.labelmap import LabelMap
 from slotfill.training.members import fit_members
+from slotfill.training.metrics import Scores
 from slotfill.training.plot import plot_history
 from slotfill.training.seeding import seed_everything
 from slotfill.training.temperature import fit_temperatures
@@ -129,6 +131,19 @@ def train_model(
         log_path=log_path,
         progress=progress,
     )
+    student: FitResult | None = None
+    teacher: dict[str, Any] = {}
+    if config.distill > 0 and model.config.members > 1:
+        # What the members averaged score, so the folder says what distilling them kept.
+        scored = {"dev": corpus.dev, "test": corpus.test}
+        teacher = {
+            name: _headline(evaluate_examples(Predictor(model, featurizer, device), examples))
+            for name, examples in scored.items()
+            if examples
+        }
+        model, student = distil(
+            model, featurizer, corpus.train, corpus.dev, config, device, log_path=log_path, progress=progress
+        )
     # Scores from here on are those of the weights as the folder keeps them.
     model.round_to_storage()
     if config.calibrate:
@@ -142,7 +157,9 @@ def train_model(
             temperatures.intent,
         )
     predictor = Predictor(model, featurizer, device)
-    metrics = _training_metrics(results, config)
+    metrics = _training_metrics(results, config, student)
+    if teacher:
+        metrics["teacher"] = teacher
     metrics["data"] = {
         "format": corpus.format,
         "digest": corpus.digest,
@@ -158,33 +175,66 @@ def train_model(
         metrics[name] = evaluate_examples(predictor, examples).to_dict()
     training = {"settings": config.model_dump(), "device": str(device)}
     save_artifact(out, model, featurizer, training=training, metrics=metrics)
-    plot_history([r.history for r in results], out / CURVES_FILE)
+    histories = [r.history for r in results]
+    names = [f"member {index + 1}" for index in range(len(results))]
+    if student is not None:
+        histories.append(student.history)
+        names.append(STUDENT)
+    plot_history(histories, out / CURVES_FILE, names)
     write_json(out / "train_config.json", {"model": options.model_dump(), "train": config.model_dump()})
+    if config.onnx:
+        _export(out)
     return metrics
 
 
-def _training_metrics(results: Sequence[FitResult], config: TrainConfig) -> dict[str, Any]:
+def _export(out: Path) -> None:
+    """Write the folder's ONNX graph, which ``--backend auto`` serves; a cell with no fused ONNX
+    kernel is served by torch instead, which is said, not an error."""
+    from slotfill.model.onnx_graph import ExportError, write_onnx
+
+    try:
+        write_onnx(out)
+    except ExportError as error:
+        logger.info("no ONNX graph written (torch serves this model): %s", error)
+
+
+def _training_metrics(
+    results: Sequence[FitResult], config: TrainConfig, student: FitResult | None = None
+) -> dict[str, Any]:
     """How training went. For an ensemble: the members' mean best epoch, their longest run and
-    summed training time (compute, not wall time), and each member's own figures."""
+    summed training time (compute, not wall time), and each member's own figures. A distilled
+    model's best epoch and run are the student's, its time that of every network trained."""
+    trained = [*results, student] if student is not None else list(results)
     metrics: dict[str, Any] = {
         "best_epoch": round(sum(r.best_epoch for r in results) / len(results)),
         "epochs_run": max(len(r.history) for r in results),
-        "interrupted": any(r.interrupted for r in results),
-        "train_seconds": round(sum(h.seconds for r in results for h in r.history), 1),
+        "interrupted": any(r.interrupted for r in trained),
+        "train_seconds": round(sum(h.seconds for r in trained for h in r.history), 1),
     }
     if len(results) > 1:
-        metrics["members"] = [
-            {
-                "seed": config.seed + index,
-                "best_epoch": r.best_epoch,
-                "epochs_run": len(r.history),
-                "train_seconds": round(sum(h.seconds for h in r.history), 1),
-                "dev": {
-                    "slot_f1": r.best_dev.slot.f1,
-                    "intent_accuracy": r.best_dev.intent_accuracy,
-                    "sentence_accuracy": r.best_dev.sentence_accuracy,
-                },
-            }
-            for index, r in enumerate(results)
-        ]
+        metrics["members"] = [_fit_summary(r, config.seed + index) for index, r in enumerate(results)]
+    if student is not None:
+        metrics["student"] = _fit_summary(student, config.seed)
+        metrics["best_epoch"] = student.best_epoch
+        metrics["epochs_run"] = len(student.history)
     return metrics
+
+
+def _fit_summary(result: FitResult, seed: int) -> dict[str, Any]:
+    """One network's training: its seed, best epoch, run, time and best dev scores."""
+    return {
+        "seed": seed,
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "train_seconds": round(sum(h.seconds for h in result.history), 1),
+        "dev": _headline(result.best_dev),
+    }
+
+
+def _headline(scores: Scores) -> dict[str, Any]:
+    """The three scores a model is compared by."""
+    return {
+        "slot_f1": scores.slot.f1,
+        "intent_accuracy": scores.intent_accuracy,
+        "sentence_accuracy": scores.sentence_accuracy,
+    }

@@ -10,9 +10,12 @@ if TYPE_CHECKING:
     from slotfill.training.trainer import EpochLog
 
 
-def plot_history(histories: Sequence[Sequence[EpochLog]], path: Path) -> None:
+def plot_history(
+    histories: Sequence[Sequence[EpochLog]], path: Path, names: Sequence[str] | None = None
+) -> None:
     """Loss on the left axis, dev slot F1 / intent / sentence accuracy (%) on the right; one set of
-    lines per ensemble member (dashed, dotted, ... after the first)."""
+    lines per network trained (dashed, dotted, ... after the first), named by ``names`` (by
+    default "member 1", "member 2", ...)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,7 +26,8 @@ def plot_history(histories: Sequence[Sequence[EpochLog]], path: Path) -> None:
     styles = ("-", "--", ":", "-.")
     for index, history in enumerate(histories):
         style = styles[index % len(styles)]
-        suffix = f" (member {index + 1})" if len(histories) > 1 else ""
+        name = names[index] if names is not None else f"member {index + 1}"
+        suffix = f" ({name})" if len(histories) > 1 else ""
         epochs = [h.epoch for h in history]
         loss = [h.train_loss for h in history]
         loss_ax.plot(epochs, loss, style, color="tab:gray", label="train loss" + suffix)

@@ -25,6 +25,7 @@ from slotfill.training.config import TrainConfig
 from slotfill.training.data import Example
 from slotfill.training.metrics import Scores, score
 from slotfill.training.seeding import seed_everything
+from slotfill.training.teacher import Teacher
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +135,16 @@ class _Stepper:
     """One optimisation step: AdamW, loss scaling on CUDA, gradient clipping, LR schedule, and the
     moving average of the weights when ``config.ema`` asks for one."""
 
-    def __init__(self, model: SlotTagger, config: TrainConfig, device: torch.device, steps: int) -> None:
+    def __init__(
+        self,
+        model: SlotTagger,
+        config: TrainConfig,
+        device: torch.device,
+        steps: int,
+        teacher: Teacher | None = None,
+    ) -> None:
         self.model = model
+        self.teacher = teacher
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.amp = device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -169,6 +178,8 @@ class _Stepper:
         loss = output.loss
         if loss is None:
             raise RuntimeError("the model returned no loss although gold tags were given")
+        if self.teacher is not None:
+            loss = self.teacher.mix(loss, self.model, output, batch)
         return loss
 
     def step(self, loss: torch.Tensor) -> float:
@@ -203,7 +214,7 @@ def _log_epoch(
     entry: EpochLog,
     log_path: Path | None,
     on_epoch: Callable[[EpochLog], None] | None,
-    member: int | None = None,
+    member: int | str | None = None,
 ) -> None:
     logger.debug("epoch %d: %s", entry.epoch, entry)
     if log_path is not None:
@@ -228,15 +239,17 @@ def fit(
     on_epoch: Callable[[EpochLog], None] | None = None,
     label: str = "training",
     position: int | None = None,
-    member: int | None = None,
+    member: int | str | None = None,
     stop: Callable[[], bool] | None = None,
+    teacher: Teacher | None = None,
 ) -> FitResult:
     """Train ``model`` in place; on return it holds the weights of its best dev epoch.
 
     ``label`` and ``position`` name and place the progress bar, and ``member`` marks the log's
     lines, when several members of an ensemble train at once (``training.members``). ``stop``,
     asked after every epoch, ends training as Ctrl-C does: how a member in another process hears
-    of the Ctrl-C that its training process got.
+    of the Ctrl-C that its training process got. With a ``teacher``, the loss mixes its answers
+    with the gold labels (``training.distill``).
 
     Ctrl-C (``KeyboardInterrupt``) ends training early once an epoch has finished, with the best
     epoch so far kept and ``FitResult.interrupted`` set; before that it propagates.
@@ -244,7 +257,8 @@ def fit(
     generator = seed_everything(config.seed)
     model.to(device)
     encoded = _Encoded(model, featurizer, train, config.slot_swap, config.seed)
-    stepper = _Stepper(model, config, device, config.epochs * -(-len(train) // config.batch_size))
+    steps = config.epochs * -(-len(train) // config.batch_size)
+    stepper = _Stepper(model, config, device, steps, teacher)
     scored = stepper.scored
     predictor = Predictor(scored, featurizer, device)
     history: list[EpochLog] = []

@@ -466,3 +466,20 @@ def test_small_tag_sets_keep_large_batches_in_torch(monkeypatch: pytest.MonkeyPa
     crf = CRF(TAGS)
     assert not crf.bio_split
     assert not crf.decodes_with_numpy(torch.zeros(NUMPY_MAX_WORK // 25 + 1, 3, 5))
+
+
+def test_log_marginals_are_the_marginals_with_finite_gradients(
+    padded: tuple[CRF, torch.Tensor, torch.Tensor],
+) -> None:
+    """What distillation trains through: the same probabilities, differentiable, with no NaN from
+    the tags the BIO rules forbid (-inf at a first token)."""
+    crf, emissions, mask = padded
+    emissions = emissions.clone().requires_grad_(True)
+    log_probs = crf.log_marginals(emissions, mask)
+    expected = crf.marginals(emissions.detach(), mask)
+    assert torch.allclose(log_probs.exp()[mask], expected[mask], atol=1e-9)
+    assert torch.isneginf(log_probs[:, 0, [IA, IB]]).all()
+    targets = expected.detach()
+    (-(targets * log_probs.clamp(min=-1e4))[mask].sum()).backward()
+    assert emissions.grad is not None and torch.isfinite(emissions.grad).all()
+    assert torch.isfinite(crf.transitions.grad).all() and crf.transitions.grad.abs().sum() > 0

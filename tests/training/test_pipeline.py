@@ -11,6 +11,7 @@ import pytest
 
 from slotfill.model.batch import Featurizer
 from slotfill.model.config import ModelOptions
+from slotfill.model.onnx_graph import GRAPH, graph_is_current
 from slotfill.model.prediction import Tagging
 from slotfill.model.predictor import Predictor
 from slotfill.model.tagger import Tagger
@@ -137,6 +138,7 @@ def test_train_model_writes_the_model_folder(trained: tuple[Corpus, Path, dict[s
     _, out, metrics = trained
     names = {path.name for path in out.iterdir()}
     assert {"config.json", "model.safetensors", "vocab.json", "metrics.json", LOG_FILE, CURVES_FILE} <= names
+    assert graph_is_current(out)  # the ONNX graph that --backend auto serves
     assert "spm.model" not in names
     assert json.loads((out / "metrics.json").read_text(encoding="utf-8")) == metrics
     assert (out / CURVES_FILE).read_bytes().startswith(PNG_MAGIC)
@@ -190,6 +192,55 @@ def test_an_ensembles_log_marks_each_members_epochs(ensemble: tuple[Path, dict[s
     assert (out / CURVES_FILE).read_bytes().startswith(PNG_MAGIC)
 
 
+@pytest.fixture(scope="module")
+def distilled(full: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """Two members (seeds 5 and 6) distilled into one network."""
+    out = tmp_path_factory.mktemp("distilled") / "model"
+    config = TrainConfig(epochs=3, batch_size=8, seed=5, device="cpu", distill=0.5)
+    return out, train_model(load_corpus(full["jointbert"]), out, SMALL, config, progress=False)
+
+
+def test_a_distilled_model_is_one_network_that_records_its_teacher(
+    distilled: tuple[Path, dict[str, Any]],
+) -> None:
+    out, metrics = distilled
+    predictor = Predictor.load(out, device="cpu")
+    assert predictor.config.members == 1
+    assert [m["seed"] for m in metrics["members"]] == [5, 6]
+    student = metrics["student"]
+    assert student["seed"] == 5
+    assert (metrics["best_epoch"], metrics["epochs_run"]) == (student["best_epoch"], student["epochs_run"])
+    every = [*metrics["members"], student]
+    assert metrics["train_seconds"] == pytest.approx(sum(m["train_seconds"] for m in every), abs=0.16)
+    assert set(metrics["teacher"]) == {"dev", "test"}
+    assert set(metrics["teacher"]["test"]) == {"slot_f1", "intent_accuracy", "sentence_accuracy"}
+    saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert saved["training"]["settings"]["distill"] == 0.5
+
+
+def test_a_distilled_models_log_marks_the_students_epochs(distilled: tuple[Path, dict[str, Any]]) -> None:
+    out, metrics = distilled
+    lines = [json.loads(line) for line in (out / LOG_FILE).read_text(encoding="utf-8").splitlines()]
+    epochs = [line["epoch"] for line in lines if line["member"] == "student"]
+    assert epochs == list(range(1, metrics["student"]["epochs_run"] + 1))
+    assert (out / CURVES_FILE).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_one_member_has_nothing_to_distil(full: dict[str, Path], tmp_path: Path) -> None:
+    config = TrainConfig(epochs=2, batch_size=8, seed=5, members=1, device="cpu", distill=0.5, onnx=False)
+    metrics = train_model(load_corpus(full["jointbert"]), tmp_path / "model", SMALL, config, progress=False)
+    assert "student" not in metrics and "teacher" not in metrics and "members" not in metrics
+    assert not (tmp_path / "model" / GRAPH).exists()  # --no-onnx
+
+
+def test_a_cell_without_an_onnx_kernel_is_saved_for_torch(full: dict[str, Path], tmp_path: Path) -> None:
+    config = TrainConfig(epochs=1, batch_size=8, seed=5, members=1, device="cpu")
+    options = SMALL.replace(cell="scrn")
+    train_model(load_corpus(full["jointbert"]), tmp_path / "model", options, config, progress=False)
+    assert not (tmp_path / "model" / GRAPH).exists()
+    assert Predictor.load(tmp_path / "model", device="cpu").tag([["fly", "to", "boston"]])
+
+
 def _cased(example: Example) -> Example:
     """The utterance as a user might type it: slot words capitalised."""
     pairs = zip(example.tokens, example.tags, strict=True)
@@ -214,7 +265,8 @@ def test_a_model_with_word_shapes_tags_the_same_after_loading(
     options = SMALL.replace(encoders=("word", "trigram", "shape"))
     config = TrainConfig(epochs=3, batch_size=8, seed=5, members=1, device="cpu")
     metrics = train_model(corpus, tmp_path / "model", options, config, progress=False)
-    after = Predictor.load(tmp_path / "model", device="cpu")
+    # torch: the network as trained (the ONNX graph's own agreement is tests/model/test_onnx.py's).
+    after = Predictor.load(tmp_path / "model", device="cpu", backend="torch")
     assert after.config.encoders == ("word", "trigram", "shape")
     assert len(before) == len(sentences)
     tagged = after.tag(sentences)

@@ -139,7 +139,6 @@ def build_default(
             # Training kept its best epoch so far; the default model must be the whole recipe.
             raise KeyboardInterrupt
         _write_recipe(staging)
-        write_onnx(staging)  # the service's default backend, "auto", serves it
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
