@@ -12,6 +12,7 @@ scatter of F1 against throughput into ``bench/peers.png``.
     python bench/peers.py                                   # ATIS and SNIPS, all three systems
     python bench/peers.py --datasets atis --systems crf slotfill
     python bench/peers.py --quick --out runs/peers-quick   # smoke test: subsets, 1 epoch, no write
+    python bench/peers.py --datasets atis --reuse-trained  # serving again, on the models of the last run
 """
 
 from __future__ import annotations
@@ -208,8 +209,13 @@ def run_phase(phase: str, system: str, dataset: str, args: argparse.Namespace) -
 
 def benchmark(dataset: str, system: str, args: argparse.Namespace) -> dict[str, Any]:
     row: dict[str, Any] = {"dataset": dataset, "system": system}
-    logger.info("%s / %s: training", dataset, system)
-    row["train"] = run_phase("train", system, dataset, args)
+    trained = run_folder(args.out, dataset, system) / "train.json"
+    if args.reuse_trained and trained.is_file():
+        logger.info("%s / %s: reusing the model trained in %s", dataset, system, trained.parent)
+        row["train"] = json.loads(trained.read_text())
+    else:
+        logger.info("%s / %s: training", dataset, system)
+        row["train"] = run_phase("train", system, dataset, args)
     if "error" in row["train"]:
         row["error"] = row["train"]["error"]
         return row
@@ -233,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"smoke test: first {QUICK.train}/{QUICK.dev}/{QUICK.test} utterances, 1 epoch, one setting",
     )
     parser.add_argument("--out", type=Path, help="run folder (default runs/peers, or runs/peers-quick)")
+    parser.add_argument(
+        "--reuse-trained",
+        action="store_true",
+        help="serve the systems already trained in --out (their train.json and model folder) "
+        "instead of training them again: re-measures serving after a change to inference",
+    )
     parser.add_argument(
         "--write",
         action=argparse.BooleanOptionalAction,

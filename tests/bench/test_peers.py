@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,29 @@ def test_quick_run_records_every_figure(quick_run: tuple[subprocess.CompletedPro
     # the classic CRF learns something even from 300 utterances: the harness scores real predictions
     assert results[1]["serve"]["slot_f1"] > 0.5
     assert (out / "peers.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_reuse_trained_serves_again_without_training(
+    quick_run: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path
+) -> None:
+    out = Path(shutil.copytree(quick_run[1], tmp_path / "run"))
+    trained = out / "atis-crf" / "train.json"
+    recorded, stamp = trained.read_text(), trained.stat().st_mtime_ns
+    argv = ["--quick", "--datasets", "atis", "--systems", "crf", "--threads", "1", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *argv, "--reuse-trained"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "reusing the model trained" in done.stderr
+    assert trained.stat().st_mtime_ns == stamp
+    (row,) = json.loads((out / "results.json").read_text())
+    assert row["train"] == json.loads(recorded) and row["serve"]["test_utterances"] == 120
 
 
 def test_section_replaces_only_its_own_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
