@@ -55,8 +55,9 @@ class TrainConfig(Settings):
     probabilities (--no-calibrate keeps them as trained; predictions are the same either way)"""
     onnx: bool = True
     """also write the network as an ONNX graph (model.onnx), which serve, predict and tag run
-    through ONNX Runtime on the CPU, several times faster than torch (--no-onnx: torch only;
-    cells without a fused kernel, clockwork and scrn, are never exported)"""
+    through ONNX Runtime on the CPU, two to three times faster than torch per text (--no-onnx:
+    torch only; the cells without a fused kernel, jordan, lstm-peephole, clockwork and scrn, are
+    never exported)"""
     members: Count = 2
     """networks trained with seeds seed, seed+1, ... whose scores are averaged (1: a single
     network, half as big and twice as fast to answer)"""
