@@ -411,7 +411,7 @@ def test_a_large_bio_tag_set_decodes_as_the_dense_viterbi() -> None:
         for table in (crf.transitions, crf.start, crf.end):
             table.copy_(torch.randn(table.shape, generator=generator) * 2)
     tables = crf.decode_tables(0.9)
-    assert tables.columns is not None and len(tables.columns.sparse) == 40
+    assert tables.columns is not None and len(tables.columns.sources) == 40
     for length in (1, 2, 7, 19):
         emissions = torch.randn(1, length, len(tags), generator=generator, dtype=torch.float64) * 3
         mask = torch.ones(1, length, dtype=torch.bool)
@@ -435,8 +435,8 @@ def _large_bio_crf(scale: float, generator: torch.Generator, integers: bool = Fa
 
 @pytest.mark.parametrize(
     ("emission_scale", "integers"),
-    [(0.3, False), (3.0, False), (30.0, False), (2.0, True)],
-    ids=["flat", "mixed", "peaked as trained", "ties"],
+    [(0.3, False), (3.0, False), (30.0, False), (2.0, True), (0.0, True)],
+    ids=["flat", "mixed", "peaked as trained", "ties", "ties everywhere"],
 )
 def test_a_large_bio_tag_set_decodes_batches_as_the_dense_decoder(
     emission_scale: float, integers: bool
@@ -455,10 +455,32 @@ def test_a_large_bio_tag_set_decodes_batches_as_the_dense_decoder(
     paths, probs = crf.best_paths_in_numpy(emissions.numpy(), lengths.numpy(), 0.9)
     inputs = crf._numpy_inputs(emissions, mask)
     assert paths == crf_decode.viterbi(*inputs)
+    tables = crf.decode_tables(0.9)
+    dense = dataclasses.replace(tables, columns=None)
+    for row, path in enumerate(paths):
+        one = emissions[row, : lengths[row]].numpy()
+        assert crf_decode.decode_one(one, tables)[0] == path == crf_decode.decode_one(one, dense)[0]
     expected = crf_decode.marginals(*crf._divided(inputs, 0.9))
     for row, path in enumerate(paths):
         assert len(path) == lengths[row]
         assert probs[row] == pytest.approx(expected[row, np.arange(len(path)), path].tolist(), abs=1e-9)
+
+
+def test_a_tie_goes_to_the_lowest_tag_as_in_the_dense_step() -> None:
+    """I-s0 (tag 2, an I- column) and B-s1 (tag 3, a B- column) tie as the predecessor of O: the
+    split step must pick tag 2 as every-move Viterbi does, though it numbers B- tags first."""
+    tags = ["O"] + [f"{prefix}-s{i}" for i in range(40) for prefix in ("B", "I")]
+    crf = CRF(tags)  # all transition scores 0
+    emissions = torch.full((1, 3, len(tags)), -10.0, dtype=torch.float64)
+    emissions[0, 0, 1] = emissions[0, 1, 2] = emissions[0, 1, 3] = emissions[0, 2, 0] = 10.0
+    lengths = np.array([3])
+    assert crf.best_paths(emissions, torch.ones(1, 3, dtype=torch.bool))[0] == [[1, 2, 0]]
+    assert crf.best_paths_in_numpy(emissions.numpy(), lengths)[0] == [[1, 2, 0]]
+    assert crf_decode.viterbi(*crf._numpy_inputs(emissions, torch.ones(1, 3, dtype=torch.bool)))[0] == [
+        1,
+        2,
+        0,
+    ]
 
 
 def test_small_tag_sets_keep_large_batches_in_torch(monkeypatch: pytest.MonkeyPatch) -> None:
