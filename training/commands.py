@@ -173,6 +173,14 @@ def run_train(flags: CliSettingsSource[TrainFlags], args: argparse.Namespace) ->
             line += f", intent accuracy {100 * test['intent_accuracy']:.2f}"
         line += f", sentence accuracy {100 * test['sentence_accuracy']:.2f}"
     print(f"saved {args.out} (best epoch {metrics['best_epoch']}): {line}")
+    if "teacher" in metrics:
+        members = len(metrics["members"])
+        teacher = metrics["teacher"].get("test", metrics["teacher"]["dev"])
+        split = "test" if "test" in metrics["teacher"] else "dev"
+        print(
+            f"one network distilled from {members} averaged, whose {split} slot F1 was "
+            f"{100 * teacher['slot_f1']:.2f}; it answers at one network's cost"
+        )
     if metrics["interrupted"]:
         epochs = metrics["epochs_run"]
         print(f"slotfill: interrupted after {epochs} epochs; saved the best epoch so far", file=sys.stderr)

@@ -196,6 +196,22 @@ def test_train_writes_a_complete_model_folder(fmt: str, models: dict[str, Path],
     assert predictor.config.hidden_size == 8 and predictor.config.encoders == ("word", "trigram")
 
 
+def test_train_distils_two_members_into_one_network(
+    datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = datasets.by_format["jointbert"]
+    two = [arg for arg in SMALL if arg not in ("--members", "1")]
+    out = tmp_path / "student"
+    argv = ("train", "--data", data, "--out", out, *two, "--epochs", "3", "--seed", "3", "--distill", "0.5")
+    outcome = cli(capsys, *argv)
+    assert outcome.code == 0, outcome.err
+    assert "one network distilled from 2 averaged, whose test slot F1 was" in outcome.out
+    config = read_json(out / "config.json")
+    assert config["model"]["members"] == 1 and config["training"]["settings"]["distill"] == 0.5
+    assert not any(name.startswith("members.") for name in load_file(str(out / WEIGHTS)))
+    assert Predictor.load(out, device="cpu").backend == "onnx"
+
+
 def test_train_makes_an_ensemble_of_two_by_default(
     datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
