@@ -133,7 +133,9 @@ def train_model(
     )
     student: FitResult | None = None
     teacher: dict[str, Any] = {}
-    if config.distill > 0 and model.config.members > 1:
+    cut_short = False  # Ctrl-C before the student's first epoch
+    # Members cut short by Ctrl-C are kept as they are: the user asked training to stop.
+    if config.distill > 0 and model.config.members > 1 and not any(r.interrupted for r in results):
         # What the members averaged score, so the folder says what distilling them kept.
         scored = {"dev": corpus.dev, "test": corpus.test}
         teacher = {
@@ -141,9 +143,20 @@ def train_model(
             for name, examples in scored.items()
             if examples
         }
-        model, student = distil(
-            model, featurizer, corpus.train, corpus.dev, config, device, log_path=log_path, progress=progress
-        )
+        try:
+            model, student = distil(
+                model,
+                featurizer,
+                corpus.train,
+                corpus.dev,
+                config,
+                device,
+                log_path=log_path,
+                progress=progress,
+            )
+        except KeyboardInterrupt:
+            logger.warning("interrupted before the student's first epoch: keeping the members averaged")
+            teacher, cut_short = {}, True
     # Scores from here on are those of the weights as the folder keeps them.
     model.round_to_storage()
     if config.calibrate:
@@ -160,6 +173,8 @@ def train_model(
     metrics = _training_metrics(results, config, student)
     if teacher:
         metrics["teacher"] = teacher
+    if cut_short:
+        metrics["interrupted"] = True
     metrics["data"] = {
         "format": corpus.format,
         "digest": corpus.digest,

@@ -226,6 +226,35 @@ def test_a_distilled_models_log_marks_the_students_epochs(distilled: tuple[Path,
     assert (out / CURVES_FILE).read_bytes().startswith(PNG_MAGIC)
 
 
+def test_ctrl_c_before_the_students_first_epoch_keeps_the_members(
+    full: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "distil", interrupted)
+    config = TrainConfig(epochs=2, batch_size=8, seed=5, device="cpu", distill=0.5, onnx=False)
+    metrics = train_model(load_corpus(full["jointbert"]), tmp_path / "model", SMALL, config, progress=False)
+    assert metrics["interrupted"] and "teacher" not in metrics and "student" not in metrics
+    assert Predictor.load(tmp_path / "model", device="cpu").config.members == 2
+
+
+def test_members_cut_short_are_not_distilled(
+    full: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = pipeline.fit_members
+
+    def cut_short(*args: Any, **kwargs: Any) -> Any:
+        model, results = real(*args, **kwargs)
+        return model, [replace(results[0], interrupted=True), *results[1:]]
+
+    monkeypatch.setattr(pipeline, "fit_members", cut_short)
+    monkeypatch.setattr(pipeline, "distil", lambda *args, **kwargs: pytest.fail("distilled after Ctrl-C"))
+    config = TrainConfig(epochs=2, batch_size=8, seed=5, device="cpu", distill=0.5, onnx=False)
+    metrics = train_model(load_corpus(full["jointbert"]), tmp_path / "model", SMALL, config, progress=False)
+    assert metrics["interrupted"] and "student" not in metrics
+
+
 def test_one_member_has_nothing_to_distil(full: dict[str, Path], tmp_path: Path) -> None:
     config = TrainConfig(epochs=2, batch_size=8, seed=5, members=1, device="cpu", distill=0.5, onnx=False)
     metrics = train_model(load_corpus(full["jointbert"]), tmp_path / "model", SMALL, config, progress=False)
