@@ -200,7 +200,7 @@ def test_train_distils_two_members_into_one_network(
     datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = datasets.by_format["jointbert"]
-    two = [arg for arg in SMALL if arg not in ("--members", "1")]
+    two = [*SMALL, "--members", "2"]
     out = tmp_path / "student"
     argv = ("train", "--data", data, "--out", out, *two, "--epochs", "3", "--seed", "3", "--distill", "0.5")
     outcome = cli(capsys, *argv)
@@ -212,14 +212,24 @@ def test_train_distils_two_members_into_one_network(
     assert Predictor.load(out, device="cpu").backend == "onnx"
 
 
-def test_train_makes_an_ensemble_of_two_by_default(
+def test_train_makes_one_network_by_default(datasets: Datasets, tmp_path: Path) -> None:
+    default = [arg for arg in SMALL if arg not in ("--members", "1")]
+    assert len(default) == len(SMALL) - 2
+    out = train(datasets.by_format["jointbert"], tmp_path / "single", *default)
+    metrics = read_json(out / "metrics.json")
+    assert "members" not in metrics and "student" not in metrics
+    config = read_json(out / "config.json")
+    assert config["model"]["members"] == 1 and config["training"]["settings"]["members"] == 1
+    assert not any(name.startswith("members.") for name in load_file(str(out / WEIGHTS)))
+
+
+def test_train_makes_an_ensemble_of_two_with_members_2(
     datasets: Datasets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = datasets.by_format["jointbert"]
-    default = [arg for arg in SMALL if arg not in ("--members", "1")]
-    assert len(default) == len(SMALL) - 2
+    two = [*SMALL, "--members", "2"]
     out = tmp_path / "ensemble"
-    outcome = cli(capsys, "train", "--data", data, "--out", out, *default, "--epochs", "15", "--seed", "3")
+    outcome = cli(capsys, "train", "--data", data, "--out", out, *two, "--epochs", "15", "--seed", "3")
     assert outcome.code == 0, outcome.err
     config = read_json(out / "config.json")
     assert config["model"]["members"] == 2 and config["training"]["settings"]["members"] == 2

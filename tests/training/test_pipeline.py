@@ -128,9 +128,9 @@ def trained(no_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Cor
 
 @pytest.fixture(scope="module")
 def ensemble(full: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """The library default: two members, seeds 5 and 6 (trained one after another: little data)."""
+    """Two members, seeds 5 and 6 (trained one after another: little data)."""
     out = tmp_path_factory.mktemp("ensemble") / "model"
-    config = TrainConfig(epochs=3, batch_size=8, seed=5, device="cpu")
+    config = TrainConfig(epochs=3, batch_size=8, seed=5, members=2, device="cpu")
     return out, train_model(load_corpus(full["jointbert"]), out, SMALL, config, progress=False)
 
 
@@ -196,7 +196,7 @@ def test_an_ensembles_log_marks_each_members_epochs(ensemble: tuple[Path, dict[s
 def distilled(full: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """Two members (seeds 5 and 6) distilled into one network."""
     out = tmp_path_factory.mktemp("distilled") / "model"
-    config = TrainConfig(epochs=3, batch_size=8, seed=5, device="cpu", distill=0.5)
+    config = TrainConfig(epochs=3, batch_size=8, seed=5, members=2, device="cpu", distill=0.5)
     return out, train_model(load_corpus(full["jointbert"]), out, SMALL, config, progress=False)
 
 
@@ -233,7 +233,7 @@ def test_ctrl_c_before_the_students_first_epoch_keeps_the_members(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pipeline, "distil", interrupted)
-    config = TrainConfig(epochs=2, batch_size=8, seed=5, device="cpu", distill=0.5, onnx=False)
+    config = TrainConfig(epochs=2, batch_size=8, seed=5, members=2, device="cpu", distill=0.5, onnx=False)
     metrics = train_model(load_corpus(full["jointbert"]), tmp_path / "model", SMALL, config, progress=False)
     assert metrics["interrupted"] and "teacher" not in metrics and "student" not in metrics
     assert Predictor.load(tmp_path / "model", device="cpu").config.members == 2
@@ -250,7 +250,7 @@ def test_members_cut_short_are_not_distilled(
 
     monkeypatch.setattr(pipeline, "fit_members", cut_short)
     monkeypatch.setattr(pipeline, "distil", lambda *args, **kwargs: pytest.fail("distilled after Ctrl-C"))
-    config = TrainConfig(epochs=2, batch_size=8, seed=5, device="cpu", distill=0.5, onnx=False)
+    config = TrainConfig(epochs=2, batch_size=8, seed=5, members=2, device="cpu", distill=0.5, onnx=False)
     metrics = train_model(load_corpus(full["jointbert"]), tmp_path / "model", SMALL, config, progress=False)
     assert metrics["interrupted"] and "student" not in metrics
 
