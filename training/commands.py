@@ -174,12 +174,10 @@ def run_train(flags: CliSettingsSource[TrainFlags], args: argparse.Namespace) ->
         line += f", sentence accuracy {100 * test['sentence_accuracy']:.2f}"
     print(f"saved {args.out} (best epoch {metrics['best_epoch']}): {line}")
     if "teacher" in metrics:
-        members = len(metrics["members"])
-        teacher = metrics["teacher"].get("test", metrics["teacher"]["dev"])
         split = "test" if "test" in metrics["teacher"] else "dev"
         print(
-            f"one network distilled from {members} averaged, whose {split} slot F1 was "
-            f"{100 * teacher['slot_f1']:.2f}; it answers at one network's cost"
+            f"one network distilled from {len(metrics['members'])} averaged, whose {split} slot F1 was "
+            f"{100 * metrics['teacher'][split]['slot_f1']:.2f}; it answers at one network's cost"
         )
     if metrics["interrupted"]:
         epochs = metrics["epochs_run"]

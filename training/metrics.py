@@ -111,6 +111,14 @@ class Scores:
     intent_calibration: Calibration | None = None
     slot_calibration: Calibration | None = None
 
+    def headline(self) -> dict[str, float | None]:
+        """The three scores models are compared by, as fractions."""
+        return {
+            "slot_f1": self.slot.f1,
+            "intent_accuracy": self.intent_accuracy,
+            "sentence_accuracy": self.sentence_accuracy,
+        }
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready data: fractions, not percentages, plus the counts behind them."""
         return {

@@ -21,7 +21,6 @@ from slotfill.training.distill import STUDENT, distil
 from slotfill.training.formats import available_splits, detect_format, read_split
 from slotfill.training.labelmap import LabelMap
 from slotfill.training.members import fit_members
-from slotfill.training.metrics import Scores
 from slotfill.training.plot import plot_history
 from slotfill.training.seeding import seed_everything
 from slotfill.training.temperature import fit_temperatures
@@ -131,32 +130,22 @@ def train_model(
         log_path=log_path,
         progress=progress,
     )
-    student: FitResult | None = None
-    teacher: dict[str, Any] = {}
-    cut_short = False  # Ctrl-C before the student's first epoch
+    distilled = None
     # Members cut short by Ctrl-C are kept as they are: the user asked training to stop.
     if config.distill > 0 and model.config.members > 1 and not any(r.interrupted for r in results):
-        # What the members averaged score, so the folder says what distilling them kept.
-        scored = {"dev": corpus.dev, "test": corpus.test}
-        teacher = {
-            name: _headline(evaluate_examples(Predictor(model, featurizer, device), examples))
-            for name, examples in scored.items()
-            if examples
-        }
-        try:
-            model, student = distil(
-                model,
-                featurizer,
-                corpus.train,
-                corpus.dev,
-                config,
-                device,
-                log_path=log_path,
-                progress=progress,
-            )
-        except KeyboardInterrupt:
-            logger.warning("interrupted before the student's first epoch: keeping the members averaged")
-            teacher, cut_short = {}, True
+        distilled = distil(
+            model,
+            featurizer,
+            corpus.train,
+            corpus.dev,
+            config,
+            device,
+            scored={"dev": corpus.dev, "test": corpus.test},
+            log_path=log_path,
+            progress=progress,
+        )
+        model = distilled.model
+    student = distilled.student if distilled is not None else None
     # Scores from here on are those of the weights as the folder keeps them.
     model.round_to_storage()
     if config.calibrate:
@@ -171,9 +160,9 @@ def train_model(
         )
     predictor = Predictor(model, featurizer, device)
     metrics = _training_metrics(results, config, student)
-    if teacher:
-        metrics["teacher"] = teacher
-    if cut_short:
+    if distilled is not None and distilled.teacher:
+        metrics["teacher"] = distilled.teacher
+    if distilled is not None and distilled.interrupted:
         metrics["interrupted"] = True
     metrics["data"] = {
         "format": corpus.format,
@@ -216,13 +205,14 @@ def _export(out: Path) -> None:
 def _training_metrics(
     results: Sequence[FitResult], config: TrainConfig, student: FitResult | None = None
 ) -> dict[str, Any]:
-    """How training went. For an ensemble: the members' mean best epoch, their longest run and
-    summed training time (compute, not wall time), and each member's own figures. A distilled
-    model's best epoch and run are the student's, its time that of every network trained."""
-    trained = [*results, student] if student is not None else list(results)
+    """How training went: the best epoch and run of what the folder keeps (the members' mean
+    and longest, or the student's), the summed training time of every network trained (compute,
+    not wall time), and each member's and the student's own figures."""
+    kept = [student] if student is not None else list(results)
+    trained = [*results, *([student] if student is not None else [])]
     metrics: dict[str, Any] = {
-        "best_epoch": round(sum(r.best_epoch for r in results) / len(results)),
-        "epochs_run": max(len(r.history) for r in results),
+        "best_epoch": round(sum(r.best_epoch for r in kept) / len(kept)),
+        "epochs_run": max(len(r.history) for r in kept),
         "interrupted": any(r.interrupted for r in trained),
         "train_seconds": round(sum(h.seconds for r in trained for h in r.history), 1),
     }
@@ -230,8 +220,6 @@ def _training_metrics(
         metrics["members"] = [_fit_summary(r, config.seed + index) for index, r in enumerate(results)]
     if student is not None:
         metrics["student"] = _fit_summary(student, config.seed)
-        metrics["best_epoch"] = student.best_epoch
-        metrics["epochs_run"] = len(student.history)
     return metrics
 
 
@@ -242,14 +230,5 @@ def _fit_summary(result: FitResult, seed: int) -> dict[str, Any]:
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
         "train_seconds": round(sum(h.seconds for h in result.history), 1),
-        "dev": _headline(result.best_dev),
-    }
-
-
-def _headline(scores: Scores) -> dict[str, Any]:
-    """The three scores a model is compared by."""
-    return {
-        "slot_f1": scores.slot.f1,
-        "intent_accuracy": scores.intent_accuracy,
-        "sentence_accuracy": scores.sentence_accuracy,
+        "dev": result.best_dev.headline(),
     }

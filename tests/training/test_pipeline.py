@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import slotfill.training.distill
 from slotfill.model.batch import Featurizer
 from slotfill.model.config import ModelOptions
 from slotfill.model.onnx_graph import GRAPH, graph_is_current
@@ -230,9 +231,9 @@ def test_ctrl_c_before_the_students_first_epoch_keeps_the_members(
     full: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def interrupted(*args: Any, **kwargs: Any) -> Any:
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt  # as fit does when Ctrl-C comes before an epoch has finished
 
-    monkeypatch.setattr(pipeline, "distil", interrupted)
+    monkeypatch.setattr(slotfill.training.distill, "fit", interrupted)
     config = TrainConfig(epochs=2, batch_size=8, seed=5, members=2, device="cpu", distill=0.5, onnx=False)
     metrics = train_model(load_corpus(full["jointbert"]), tmp_path / "model", SMALL, config, progress=False)
     assert metrics["interrupted"] and "teacher" not in metrics and "student" not in metrics
