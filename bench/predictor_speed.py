@@ -5,11 +5,14 @@ the folder has a `slotfill export --onnx` graph) and device given, in one run, s
 compare as ratios on a noisy machine. ``--stages`` adds a breakdown of the single-text path
 (tokenize, featurize, collate, embed, recurrent, heads, decode, spans, response), each stage
 timed on its own over the same texts, and checks that the stages together give ``parse``'s
-answer. Prints a line per configuration and writes nothing.
+answer. ``--decoders`` checks that the CRF decoder ``model.crf`` picks (NumPy, split on large BIO
+tag sets) gives torch's decoder's tags on every text, in calls of 64 and one by one, and how far
+apart their confidences are. Prints a line per configuration and writes nothing.
 
     python bench/predictor_speed.py models/default ../shared/datasets/atis/test/seq.in --stages
     python bench/predictor_speed.py models/atis ../shared/datasets/atis/test/seq.in --devices cuda cpu
     python bench/predictor_speed.py models/default ../shared/datasets/atis/test/seq.in --batch-sizes 32 256
+    python bench/predictor_speed.py models/atis ../shared/datasets/atis/test/seq.in --decoders
 """
 
 from __future__ import annotations
@@ -134,6 +137,30 @@ def stage_times(predictor: Predictor, texts: Sequence[str]) -> dict[str, float]:
     return {name: statistics.median(values) * 1e6 for name, values in timings.items()}
 
 
+def decoder_agreement(predictor: Predictor, texts: Sequence[str], batch_size: int = 64) -> str:
+    """How the decoder ``Tagger.decode`` picks compares with torch's on the same scores."""
+    crf = predictor.model.crf
+    if crf is None:
+        return "no CRF: nothing to compare"
+    temperature = predictor.config.slot_temperature
+    sentences = [words for words in ([t.text for t in tokenize(text)] for text in texts) if words]
+    calls = [sentences[i : i + batch_size] for i in range(0, len(sentences), batch_size)]
+    calls += [[words] for words in sentences]  # one by one: crf_decode.decode_one
+    differing, worst = 0, 0.0
+    with torch.inference_mode():
+        for call in calls:
+            output, mask = predictor._scores(predictor._features(call))
+            chosen = predictor.model.decode(output, mask)
+            paths, probs = crf._best_paths_of_batch(output.emissions.float(), mask, temperature)
+            differing += sum(a != b for a, b in zip(chosen.tags, paths, strict=True))
+            for mine, theirs in zip(chosen.tag_probs, probs, strict=True):
+                worst = max(worst, *(abs(a - b) for a, b in zip(mine, theirs, strict=True)))
+    return (
+        f"decoders: {len(sentences)} texts in calls of {batch_size} and one by one; paths differing "
+        f"from torch's decoder: {differing}; largest confidence difference {worst:.1e}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -147,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch and ONNX Runtime threads (default: torch's own)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256])
     parser.add_argument("--stages", action="store_true", help="break the single-text path down by stage")
+    parser.add_argument(
+        "--decoders", action="store_true", help="compare the chosen CRF decoder with torch's on every text"
+    )
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -165,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                 total = sum(times.values())
                 parts = ", ".join(f"{name} {us:.0f}" for name, us in times.items())
                 print(f"  stages, median us per text: {parts}; sum {total:.0f}", flush=True)
+            if args.decoders:
+                print(f"  {decoder_agreement(predictor, texts)}", flush=True)
     return 0
 
 

@@ -47,6 +47,20 @@ def test_times_each_backend_and_stage(
     assert list(onnx_stages) == ["tokenize", "featurize", "network (onnx)", "decode", "spans", "response"]
 
 
+def test_the_chosen_decoder_agrees_with_torchs(
+    tiny_model_dir: Path, texts: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [str(tiny_model_dir), str(texts), "--decoders", "--batch-sizes", "16"]
+    assert predictor_speed.main(argv) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    found = re.findall(
+        r"decoders: (\d+) texts .* differing from torch's decoder: (\d+); .* ([\d.e+-]+)$", line
+    )
+    assert found, line
+    count, differing, worst = found[0]
+    assert (int(count), int(differing)) == (400, 0) and float(worst) < 1e-4
+
+
 def test_too_few_texts_is_a_clear_error(
     tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
