@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from slotfill.model.tokenize import Token, normalize, tokenize
+from slotfill.model.tokenize import Token, _keeps_period, normalize, tokenize
 
 
 def texts(text: str) -> list[str]:
@@ -57,6 +57,7 @@ def test_offsets_of_a_sentence() -> None:
 @given(st.text())
 @example("Leave Taipei on Nov. 2nd, please!")
 @example("\u0301\u0301 ,,a,, \U0001f469\u200d\U0001f469")
+@example("SR.")  # an abbreviation keeps its period: once found by Hypothesis, which failed the test
 def test_offsets_round_trip(text: str) -> None:
     tokens = tokenize(text)
     end = 0
@@ -71,7 +72,9 @@ def test_offsets_round_trip(text: str) -> None:
     for token in tokens:
         if len(token.text) > 1:  # punctuation is peeled off both ends of a longer chunk
             assert unicodedata.category(token.text[0])[0] not in "PS"
-            assert unicodedata.category(token.text[-1])[0] not in "PS"
+            # ... except the period of an abbreviation the tokenizer keeps whole ("St.", "a.m.").
+            if not (token.text.endswith(".") and _keeps_period(token.text[:-1])):
+                assert unicodedata.category(token.text[-1])[0] not in "PS"
 
 
 def test_normalize() -> None:
